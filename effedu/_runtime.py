@@ -1,0 +1,193 @@
+"""Shared plumbing of the profilers: argument checks and a guard that puts everything back.
+
+Every profiler in effedu runs a model the same way: check the arguments (naming the one that is wrong),
+put the model in ``eval()`` under ``torch.inference_mode()`` on the requested device and thread count, and
+on the way out restore the train/eval flags, hooks, buffers, device and thread count — also when the model
+raises.
+"""
+from __future__ import annotations
+
+import contextlib
+from typing import Iterator, Sequence, Union
+
+import torch
+from torch import nn
+
+InputLike = Union[torch.Tensor, Sequence[int]]
+
+
+def check_model(model: object, argument: str = "model") -> nn.Module:
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"{argument} must be a torch.nn.Module, got {type(model).__name__}")
+    return model
+
+
+def check_positive_int(value: object, argument: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{argument} must be a positive integer, got {value!r}")
+    return value
+
+
+def resolve_device(device: Union[str, torch.device, None], model: nn.Module | None = None) -> torch.device:
+    """``None`` means: where the model's parameters already are (CPU for a parameter-free model)."""
+    if device is None:
+        first = next(model.parameters(), None) if model is not None else None
+        return first.device if first is not None else torch.device("cpu")
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError) as err:
+        raise ValueError(f"device must be 'cpu', 'cuda' or a torch.device, got {device!r}") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device={str(device)!r} was requested, but this machine has no CUDA GPU "
+                         "(torch.cuda.is_available() is False); use device='cpu'")
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError("device='mps' was requested, but the MPS backend is not available here")
+    return device
+
+
+def default_device() -> torch.device:
+    """The GPU when there is one, else the CPU: what a lesson measures on."""
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    return torch.device("cpu")
+
+
+def make_input(x: InputLike, device: torch.device, argument: str = "x") -> torch.Tensor:
+    """A tensor from ``x``: the tensor itself (moved to ``device``) or random data of shape ``x``."""
+    if isinstance(x, torch.Tensor):
+        if x.numel() == 0:
+            raise ValueError(f"{argument} must not be empty, got a tensor of shape {tuple(x.shape)}")
+        return x.to(device)
+    if isinstance(x, (tuple, list, torch.Size)) and len(x) > 0:
+        if not all(isinstance(s, int) and not isinstance(s, bool) for s in x):
+            raise TypeError(f"{argument} as a shape must hold integers, got {tuple(x)!r}")
+        if any(s < 1 for s in x):
+            raise ValueError(f"{argument} must have positive sizes, got shape {tuple(x)}")
+        generator = torch.Generator().manual_seed(0)  # same data every call: counts never depend on luck
+        return torch.randn(tuple(x), generator=generator).to(device)
+    raise TypeError(f"{argument} must be a tensor or a shape tuple such as (1, 3, 224, 224), got {x!r}")
+
+
+def model_device(model: nn.Module) -> torch.device | None:
+    first = next(model.parameters(), None)
+    if first is None:
+        first = next(model.buffers(), None)
+    return first.device if first is not None else None
+
+
+@contextlib.contextmanager
+def threads_fixed(threads: int | None) -> Iterator[int]:
+    """Fix torch's intra-op thread count for the block and restore it afterwards."""
+    before = torch.get_num_threads()
+    if threads is not None:
+        check_positive_int(threads, "threads")
+        torch.set_num_threads(threads)
+    try:
+        yield torch.get_num_threads()
+    finally:
+        if torch.get_num_threads() != before:
+            torch.set_num_threads(before)
+
+
+@contextlib.contextmanager
+def model_restored(model: nn.Module, device: torch.device | None = None) -> Iterator[nn.Module]:
+    """Run ``model`` in eval mode (optionally on ``device``); restore flags, hooks, buffers and device."""
+    modules = list(model.modules())
+    training = [m.training for m in modules]
+    hook_dicts = ("_forward_hooks", "_forward_pre_hooks", "_forward_hooks_with_kwargs",
+                  "_forward_pre_hooks_with_kwargs", "_forward_hooks_always_called")
+    hooks = [{name: dict(getattr(m, name)) for name in hook_dicts if hasattr(m, name)} for m in modules]
+    buffers = [set(m._buffers) for m in modules]
+    original_device = model_device(model)
+    moved = device is not None and original_device is not None and original_device != device
+    try:
+        if moved:
+            model.to(device)
+        model.eval()
+        yield model
+    finally:
+        for m, flag, saved_hooks, saved_buffers in zip(modules, training, hooks, buffers):
+            m.training = flag
+            for name, saved in saved_hooks.items():
+                live = getattr(m, name)
+                for key in [k for k in live if k not in saved]:
+                    del live[key]
+            for key in [k for k in m._buffers if k not in saved_buffers]:
+                del m._buffers[key]  # e.g. thop's total_ops / total_params when the model raised
+        if moved:
+            model.to(original_device)
+
+
+def run_model(model: nn.Module, x: torch.Tensor, argument: str = "x") -> object:
+    """One forward pass; a shape error from inside the model becomes a ValueError naming ``x``."""
+    try:
+        return model(x)
+    except RuntimeError as err:
+        message = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        if any(word in message for word in ("channels", "size", "shape", "dimension", "Expected", "expected")):
+            raise ValueError(f"{argument} of shape {tuple(x.shape)} does not fit "
+                             f"{type(model).__name__}: {message}") from None
+        raise
+
+
+@contextlib.contextmanager
+def prepared(model: object, x: InputLike, *, device=None, threads: int | None = None,
+             argument: str = "x", decompose: bool = False) -> Iterator[tuple[nn.Module, torch.Tensor, int]]:
+    """Checks + eval + inference_mode + device + threads, all undone on exit. Yields (model, input, threads).
+
+    ``decompose=True`` runs under ``no_grad`` instead of ``inference_mode``: composite ops (conv2d, linear,
+    contiguous) then reach a dispatch mode as the kernels they run (convolution, addmm, clone).
+    """
+    model = check_model(model)
+    device = resolve_device(device, model)
+    tensor = make_input(x, device, argument)
+    grad_mode = torch.no_grad() if decompose else torch.inference_mode()
+    with threads_fixed(threads) as used_threads, model_restored(model, device), grad_mode:
+        yield model, tensor, used_threads
+
+
+def synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    elif device.type == "mps":
+        torch.mps.synchronize()
+
+
+class ModuleStack:
+    """Forward hooks that keep the name of the module being run on a stack; removed by ``remove()``.
+
+    With a ``clock`` (a function returning seconds) it also records each module's *exclusive* time — its
+    own ops, children's time subtracted — in ``self.exclusive_s[name]``, one entry per call.
+    """
+
+    def __init__(self, model: nn.Module, clock=None):
+        self.stack = [""]
+        self.clock = clock
+        self._started: list[list[float]] = []  # (start, time spent in children)
+        self.exclusive_s: dict[str, list[float]] = {}
+        self.handles = []
+        for name, module in model.named_modules():
+            self.handles.append(module.register_forward_pre_hook(self._enter_hook(name)))
+            self.handles.append(module.register_forward_hook(self._leave, always_call=True))
+
+    def _enter_hook(self, name: str):
+        def hook(module, args):
+            self.stack.append(name)
+            if self.clock is not None:
+                self._started.append([self.clock(), 0.0])
+        return hook
+
+    def _leave(self, module, args, output):
+        if len(self.stack) <= 1:
+            return
+        name = self.stack.pop()
+        if self.clock is not None and self._started:
+            start, children = self._started.pop()
+            inclusive = self.clock() - start
+            self.exclusive_s.setdefault(name, []).append(inclusive - children)
+            if self._started:
+                self._started[-1][1] += inclusive
+
+    def remove(self) -> None:
+        for handle in self.handles:
+            handle.remove()

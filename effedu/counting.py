@@ -1,0 +1,129 @@
+"""Counting: parameters, multiply-accumulates (MACs) and memory traffic.
+
+Three different numbers, on purpose — the thesis of the course is that they disagree with each other and
+with the stopwatch:
+
+* ``count_params`` — weights stored (parameters, BatchNorm affine terms and biases included).
+* ``count_macs`` — multiply-accumulates of conv and linear layers, the papers' "mult-adds" convention. Counted
+  at the ATen level with ``torch.utils.flop_counter``'s formulas (FLOPs / 2), so functional convs count too.
+* ``memory_traffic`` — bytes read plus bytes written by every ATen operator that runs. Views (reshape,
+  transpose, flatten …) are free; elementwise adds, ReLU, cat and the copy inside a channel shuffle are not.
+  For a bias-free 1×1 conv c1→c2 on h×w this is 4·(hw·(c1+c2) + c1·c2) bytes in float32: the "memory access
+  cost" of ShuffleNetV2 (Ma et al. 2018, Sec. 2, G1).
+
+One recorder (a ``TorchDispatchMode``) sees every operator and charges it to the innermost module running,
+so the per-layer table in ``effedu.report`` reads the same numbers.
+"""
+from __future__ import annotations
+
+import dataclasses
+import warnings
+import torch
+from torch import nn
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._pytree import tree_flatten
+from torch.utils.flop_counter import flop_registry
+
+from ._runtime import InputLike, ModuleStack, check_model, prepared, run_model
+
+
+def count_params(model: nn.Module) -> int:
+    """All parameters of ``model`` (each shared tensor once)."""
+    check_model(model)
+    return sum(p.numel() for p in model.parameters())
+
+
+@dataclasses.dataclass
+class OpRecord:
+    """One ATen operator call, charged to the innermost module that was running."""
+    module: str  # dotted module name, "" for the top-level model
+    op: str  # e.g. "aten.convolution.default"
+    macs: int
+    bytes: int
+    out_shape: tuple
+
+
+def _tensors(tree) -> list[torch.Tensor]:
+    return [t for t in tree_flatten(tree)[0] if isinstance(t, torch.Tensor)]
+
+
+def _unique_bytes(tensors: list[torch.Tensor]) -> int:
+    seen, total = set(), 0
+    for t in tensors:
+        key = (t.data_ptr(), tuple(t.shape), tuple(t.stride()), t.dtype)
+        if key not in seen:  # x + x reads x once
+            seen.add(key)
+            total += t.numel() * t.element_size()
+    return total
+
+
+_FREE_OPS = {"aten.detach", "aten.lift_fresh", "aten.alias", "aten.empty", "aten.empty_like",
+             "aten.empty_strided", "aten.set_", "aten.resize_"}
+
+
+class _OpRecorder(TorchDispatchMode):
+    """Records every ATen op with its MACs and bytes moved; a module stack kept by hooks names the owner."""
+
+    def __init__(self, module_stack: list[str]):
+        super().__init__()
+        self.module_stack = module_stack
+        self.records: list[OpRecord] = []
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        out = func(*args, **kwargs)
+        packet = func.overloadpacket
+        name = str(packet)  # "aten.add"
+        if func.is_view or name in _FREE_OPS:
+            moved = 0  # a view only rewrites metadata
+        else:
+            moved = _unique_bytes(_tensors((args, kwargs))) + _unique_bytes(_tensors(out))
+        macs = 0
+        if packet in flop_registry:
+            macs = int(flop_registry[packet](*args, **kwargs, out_val=out)) // 2  # FLOPs = 2 · MACs
+        outs = _tensors(out)
+        self.records.append(OpRecord(self.module_stack[-1], f"{name}.{func._overloadname}",
+                                     macs, moved, tuple(outs[0].shape) if outs else ()))
+        return out
+
+
+def record_ops(model: nn.Module, x: InputLike, *, device=None) -> list[OpRecord]:
+    """Run ``model`` once on ``x`` and return one ``OpRecord`` per ATen operator, in execution order."""
+    with prepared(model, x, device=device, decompose=True) as (model, tensor, _):
+        modules = ModuleStack(model)
+        try:
+            with _OpRecorder(modules.stack) as recorder:
+                run_model(model, tensor)
+        finally:
+            modules.remove()
+    return recorder.records
+
+
+def count_macs(model: nn.Module, x: InputLike, *, method: str = "aten", device=None) -> int:
+    """Multiply-accumulates of one forward pass on ``x`` (a tensor or a shape tuple).
+
+    ``method="aten"`` (default) counts conv and linear MACs as the papers do (MobileNetV2-1.0 at 224×224:
+    300,774,272), seeing every op, functional ones included. ``method="thop"`` returns what the ``thop``
+    package counts with its module hooks: it also charges BatchNorm, ReLU-free pooling and more, and misses
+    functional ops — a lesson in why published counts disagree.
+    """
+    if method == "aten":
+        return sum(r.macs for r in record_ops(model, x, device=device))
+    if method == "thop":
+        import thop  # imported here: thop prints nothing on import, but it is only needed for this comparison
+
+        with prepared(model, x, device=device) as (model, tensor, _), warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # thop 0.1.1 uses distutils' LooseVersion
+            run_model(model, tensor)  # a shape error names x here, before thop's hooks are in
+            macs, _ = thop.profile(model, inputs=(tensor,), verbose=False)
+        return int(macs)
+    raise ValueError(f"method must be 'aten' or 'thop', got {method!r}")
+
+
+def memory_traffic(model: nn.Module, x: InputLike, *, device=None) -> int:
+    """Bytes read + written by every operator of one forward pass on ``x``; views are free.
+
+    A lower bound on what the memory system must move (each operator reads its inputs and writes its
+    output once — caches only help across operators).
+    """
+    return sum(r.bytes for r in record_ops(model, x, device=device))

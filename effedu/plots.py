@@ -1,0 +1,89 @@
+"""The shared figures. Each function takes the data a profiler returned and an optional ``ax``; it returns
+the matplotlib ``Figure`` (closed to pyplot, so a notebook shows it once — by displaying the return value)."""
+from __future__ import annotations
+
+import matplotlib
+
+import matplotlib.pyplot as plt
+import pandas as pd
+
+_BAR = "#4C72B0"
+_HIGHLIGHT = "#DD8452"
+
+
+def _axes(ax, figsize):
+    if ax is not None:
+        return ax.figure, ax
+    fig, ax = plt.subplots(figsize=figsize)
+    plt.close(fig)  # the caller displays the returned figure; pyplot must not show it a second time
+    return fig, ax
+
+
+def latency_bars(frame: pd.DataFrame, ax=None, title: str = "") -> matplotlib.figure.Figure:
+    """Median latency per candidate with IQR whiskers, each bar labelled with its ratio to the first."""
+    fig, ax = _axes(ax, (6, 0.6 + 0.45 * len(frame)))
+    names = list(frame.index)[::-1]
+    medians = frame["median_ms"].to_numpy()[::-1]
+    half_iqr = frame["iqr_ms"].to_numpy()[::-1] / 2
+    colors = [_HIGHLIGHT if name == frame.index[0] else _BAR for name in names]
+    ax.barh(names, medians, xerr=half_iqr, color=colors, capsize=3)
+    for y, (median, ratio) in enumerate(zip(medians, frame["ratio"].to_numpy()[::-1])):
+        ax.text(median, y, f"  {median:.2f} ms  (×{ratio:.2f})", va="center", fontsize=9)
+    ax.set_xlim(0, medians.max() * 1.45)
+    ax.set_xlabel(f"median latency, ms (whiskers: IQR) — {frame.attrs.get('device', '')}, "
+                  f"{frame.attrs.get('threads', '?')} thread(s)")
+    ax.set_title(title or "Measured latency (first = baseline)")
+    fig.tight_layout()
+    return fig
+
+
+def latency_distribution(frame: pd.DataFrame, ax=None, title: str = "") -> matplotlib.figure.Figure:
+    """Every sample of every candidate (box plot + points): the spread a single number hides."""
+    results = frame.attrs["results"]
+    fig, ax = _axes(ax, (6, 0.8 + 0.5 * len(results)))
+    names = list(results)[::-1]
+    samples = [results[name].samples for name in names]
+    ax.boxplot(samples, vert=False, widths=0.5, showfliers=False)
+    for y, values in enumerate(samples, start=1):
+        jitter = [y + 0.12 * ((i * 7) % 5 - 2) / 2 for i in range(len(values))]  # fixed jitter: no RNG
+        ax.plot(values, jitter, "o", ms=3, alpha=0.6, color=_BAR)
+    ax.set_yticks(range(1, len(names) + 1), names)
+    ax.set_xlabel("latency per forward, ms (one point per timed block)")
+    ax.set_title(title or "Latency distribution")
+    fig.tight_layout()
+    return fig
+
+
+def three_goals(frame: pd.DataFrame, title: str = "") -> matplotlib.figure.Figure:
+    """Params, MACs and measured latency side by side, each relative to the first candidate."""
+    columns = [("params", "parameters"), ("macs", "MACs"), ("median_ms", "measured latency")]
+    fig, axes = plt.subplots(1, 3, figsize=(11, 0.9 + 0.45 * len(frame)), sharey=True)
+    plt.close(fig)
+    names = list(frame.index)[::-1]
+    for ax, (column, label) in zip(axes, columns):
+        relative = (frame[column] / frame[column].iloc[0]).to_numpy()[::-1]
+        ax.barh(names, relative, color=[_HIGHLIGHT if n == frame.index[0] else _BAR for n in names])
+        for y, value in enumerate(relative):
+            ax.text(value, y, f" ×{value:.2f}", va="center", fontsize=8)
+        ax.set_xlim(0, relative.max() * 1.35)
+        ax.set_title(label)
+        ax.set_xlabel(f"relative to {frame.index[0]}")
+    fig.suptitle(title or "Three goals, three different rankings")
+    fig.tight_layout()
+    return fig
+
+
+def macs_vs_latency(frame: pd.DataFrame, ax=None, title: str = "") -> matplotlib.figure.Figure:
+    """Scatter of MACs against measured latency, one labelled point per candidate."""
+    fig, ax = _axes(ax, (6, 4.5))
+    ax.scatter(frame["macs"] / 1e6, frame["median_ms"], color=_BAR)
+    for name, row in frame.iterrows():
+        ax.annotate(str(name), (row["macs"] / 1e6, row["median_ms"]), fontsize=8,
+                    xytext=(4, 4), textcoords="offset points")
+    ax.set_xlabel("MACs (millions)")
+    ax.set_ylabel("median latency, ms")
+    ax.set_title(title or "Compute is not speed")
+    ax.set_xlim(left=0)
+    ax.set_ylim(bottom=0)
+    fig.tight_layout()
+    return fig
