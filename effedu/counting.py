@@ -57,6 +57,15 @@ def _unique_bytes(tensors: list[torch.Tensor]) -> int:
     return total
 
 
+def _aliases_input(func, args, out) -> bool:
+    """True for ops that return a view without saying so in their schema (aten._unsafe_view)."""
+    if func._schema.is_mutable:
+        return False  # in-place ops (relu_) return their input, but they did read and write it
+    inputs = {t.untyped_storage().data_ptr() for t in _tensors(args)}
+    outputs = _tensors(out)
+    return bool(outputs) and all(t.untyped_storage().data_ptr() in inputs for t in outputs)
+
+
 _FREE_OPS = {"aten.detach", "aten.lift_fresh", "aten.alias", "aten.empty", "aten.empty_like",
              "aten.empty_strided", "aten.set_", "aten.resize_"}
 
@@ -74,7 +83,7 @@ class _OpRecorder(TorchDispatchMode):
         out = func(*args, **kwargs)
         packet = func.overloadpacket
         name = str(packet)  # "aten.add"
-        if func.is_view or name in _FREE_OPS:
+        if func.is_view or name in _FREE_OPS or _aliases_input(func, args, out):
             moved = 0  # a view only rewrites metadata
         else:
             moved = _unique_bytes(_tensors((args, kwargs))) + _unique_bytes(_tensors(out))

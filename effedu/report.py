@@ -67,3 +67,39 @@ def profile_layers(model: nn.Module, x: InputLike, *, threads: int | None = 1, d
     frame.attrs["model_latency_ms"] = measure_latency(model, x, threads=threads, device=device,
                                                       repeats=repeats, budget_s=0.5).median_ms
     return frame
+
+
+def layer_kind(module: nn.Module) -> str:
+    """'pointwise 1×1', 'depthwise k×k', 'grouped k×k', 'conv k×k', 'fully connected' or 'other'."""
+    if isinstance(module, nn.Linear):
+        return "fully connected"
+    if isinstance(module, nn.Conv2d):
+        kh, kw = module.kernel_size
+        if (kh, kw) == (1, 1):
+            return "pointwise 1×1" if module.groups == 1 else "grouped 1×1"
+        if module.groups == module.in_channels and module.groups > 1:
+            return f"depthwise {kh}×{kw}"
+        return f"grouped {kh}×{kw}" if module.groups > 1 else f"conv {kh}×{kw}"
+    return "other"
+
+
+def count_by_kind(model: nn.Module, x: InputLike, *, device=None) -> pd.DataFrame:
+    """MACs and weights per kind of layer, with shares over the conv and FC layers only — the convention of
+    MobileNetV1's Table 2 (BatchNorm and other layers are listed but not in the shares)."""
+    modules = dict(model.named_modules())
+    macs: dict[str, int] = {}
+    for r in record_ops(model, x, device=device):
+        kind = layer_kind(modules[r.module])
+        macs[kind] = macs.get(kind, 0) + r.macs
+    params: dict[str, int] = {}
+    for module in modules.values():
+        if not list(module.children()):
+            kind = layer_kind(module)
+            params[kind] = params.get(kind, 0) + sum(p.numel() for p in module.parameters(recurse=False))
+    kinds = sorted(set(macs) | set(params), key=lambda k: (k == "other", k))
+    frame = pd.DataFrame({"macs": [macs.get(k, 0) for k in kinds], "params": [params.get(k, 0) for k in kinds]},
+                         index=pd.Index(kinds, name="kind"))
+    counted = frame.drop(index="other", errors="ignore")
+    frame["macs_share"] = (counted["macs"] / counted["macs"].sum()).reindex(frame.index)
+    frame["params_share"] = (counted["params"] / counted["params"].sum()).reindex(frame.index)
+    return frame

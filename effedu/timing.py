@@ -24,6 +24,7 @@ from typing import Mapping, Sequence, Union
 import pandas as pd
 import torch
 from torch import nn
+from tqdm.auto import tqdm, trange
 
 from ._runtime import (InputLike, check_model, check_positive_int, make_input, model_restored,
                        resolve_device, run_model, synchronize, threads_fixed)
@@ -111,7 +112,7 @@ def _check_budget(warmup: int, repeats: int, budget_s: float, number: int | None
 
 
 def _run_interleaved(candidates: list[_Candidate], device: torch.device, *, warmup: int, repeats: int,
-                     budget_s: float, number: int | None, interleave: bool) -> None:
+                     budget_s: float, number: int | None, interleave: bool, progress: bool) -> None:
     """Warm up, calibrate ``number`` so each block takes budget_s / repeats, then sample round-robin."""
     for c in candidates:
         run_model(c.model, c.x, c.argument)  # one checked call first: a shape error names x, not a frame of the loop
@@ -126,12 +127,12 @@ def _run_interleaved(candidates: list[_Candidate], device: torch.device, *, warm
     gc.disable()  # a collection inside one block would be charged to whichever candidate was running
     try:
         if interleave:
-            for round_index in range(repeats):
+            for round_index in trange(repeats, desc="timing (round-robin)", disable=not progress, leave=False):
                 shift = round_index % len(candidates)  # rotate who goes first: no candidate always follows another
                 for c in candidates[shift:] + candidates[:shift]:
                     c.samples.append(_time_block(c.model, c.x, c.number, device))
         else:
-            for c in candidates:
+            for c in tqdm(candidates, desc="timing (one after another)", disable=not progress, leave=False):
                 c.samples.extend(_time_block(c.model, c.x, c.number, device) for _ in range(repeats))
     finally:
         if gc_was_enabled:
@@ -179,13 +180,15 @@ def _named_candidates(candidates: Candidates,
 
 def compare_latency(candidates: Candidates, x: InputLike | None = None, *, threads: int | None = 1,
                     device=None, warmup: int = 5, repeats: int = 20, budget_s: float = 1.0,
-                    number: int | None = None, interleave: bool = True, counts: bool = True) -> pd.DataFrame:
+                    number: int | None = None, interleave: bool = True, counts: bool = True,
+                    progress: bool = False) -> pd.DataFrame:
     """Time several models interleaved (round-robin) and return one row per candidate.
 
     ``candidates`` — ``{name: model}``, ``{name: (model, x)}`` for per-candidate inputs, or a list of models.
     Columns: ``median_ms``, ``iqr_ms``, ``cv``, ``ratio`` (median / the first candidate's median) and, with
     ``counts=True``, ``params``, ``macs`` and ``bytes``. ``budget_s`` is the timing budget per candidate.
     ``interleave=False`` times each candidate to the end before the next — only to show why not to.
+    ``progress=True`` shows a progress bar over the rounds (for long sweeps).
     ``frame.attrs["results"]`` holds each candidate's ``LatencyResult`` (all samples), for plots.
     """
     from .counting import count_macs, count_params, memory_traffic
@@ -207,7 +210,7 @@ def compare_latency(candidates: Candidates, x: InputLike | None = None, *, threa
             runs = [_Candidate(name, model, make_input(cx, run_device, argument), argument)
                     for name, model, cx, argument in named]
             _run_interleaved(runs, run_device, warmup=warmup, repeats=repeats, budget_s=budget_s,
-                             number=number, interleave=interleave)
+                             number=number, interleave=interleave, progress=progress)
         finally:
             for restorer in reversed(entered):
                 restorer.__exit__(None, None, None)

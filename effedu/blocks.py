@@ -1,0 +1,383 @@
+"""Building blocks of efficient CNNs, one small ``nn.Module`` each, all built from ``ConvBNAct``.
+
+Conventions (as torchvision's ``ops/misc.py``): ``in_channels, out_channels, stride`` positionally, options as
+keywords; sub-modules named by role (``pw``, ``dw``, ``pw_linear``, ``shortcut``); ``nn.Identity()`` where a
+part is switched off, so ``print(block)`` shows the truth. Costs below are for one image: H'·W' is the
+output's spatial size, BatchNorm adds 2·C parameters per normalised layer (its running statistics are buffers,
+not parameters). ``tests/test_blocks.py`` checks every formula against ``count_macs`` / ``count_params``.
+"""
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+import torch
+from torch import nn
+
+Activation = Callable[..., nn.Module] | None
+
+
+def _positive(**values: int) -> None:
+    for name, value in values.items():
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+
+
+def _divides(groups: int, groups_name: str, **channels: int) -> None:
+    for name, value in channels.items():
+        if value % groups:
+            raise ValueError(f"{groups_name} ({groups}) must divide {name} ({value})")
+
+
+def _stride(stride: int, allowed: Sequence[int] = (1, 2)) -> None:
+    if stride not in allowed:
+        raise ValueError(f"stride must be one of {tuple(allowed)} for this block, got {stride!r}")
+
+
+class ConvBNAct(nn.Sequential):
+    """Conv → BatchNorm → activation, the unit every other block is made of (torchvision's Conv2dNormActivation).
+
+    MACs = H'·W'·C_out·(C_in/g)·k_h·k_w.  Params = C_out·(C_in/g)·k_h·k_w + 2·C_out (BN; no conv bias).
+    ``act=None`` leaves the activation out (a linear layer, as MobileNetV2's projection).
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int | tuple[int, int] = 3,
+                 stride: int | tuple[int, int] = 1, *, groups: int = 1, act: Activation = nn.ReLU):
+        _positive(in_channels=in_channels, out_channels=out_channels, groups=groups)
+        _divides(groups, "groups", in_channels=in_channels, out_channels=out_channels)
+        kernel = (kernel_size, kernel_size) if isinstance(kernel_size, int) else tuple(kernel_size)
+        _positive(kernel_size=kernel[0], kernel_width=kernel[1])
+        padding = (kernel[0] // 2, kernel[1] // 2)
+        super().__init__(
+            nn.Conv2d(in_channels, out_channels, kernel, stride, padding, groups=groups, bias=False),
+            nn.BatchNorm2d(out_channels),
+            act(inplace=True) if act in (nn.ReLU, nn.ReLU6) else (act() if act else nn.Identity()),
+        )
+
+
+class DepthwiseSeparable(nn.Module):
+    """Depthwise k×k conv, then pointwise 1×1 conv (MobileNetV1, Howard et al. 2017, Sec. 3.1, Fig. 3).
+
+    MACs = H'·W'·C_in·(k² + C_out) — the standard conv's H'·W'·C_in·k²·C_out times 1/C_out + 1/k² (Eq. 5).
+    Params = C_in·k² + C_in·C_out + 2·C_in + 2·C_out.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, stride: int = 1, *, kernel_size: int = 3):
+        super().__init__()
+        _stride(stride)
+        self.dw = ConvBNAct(in_channels, in_channels, kernel_size, stride, groups=in_channels)
+        self.pw = ConvBNAct(in_channels, out_channels, 1)
+
+    def forward(self, x):
+        return self.pw(self.dw(x))
+
+
+class FactorizedConv(nn.Module):
+    """A k×k conv replaced by k×1 then 1×k (Inception v3, Szegedy et al. 2016, Sec. 3.2, Fig. 3).
+
+    MACs = H·W·k·C_out·(C_in + C_out) — for C_in = C_out that is 2k/k² of the k×k conv (3×3: 6/9).
+    Params = k·C_out·(C_in + C_out) + 4·C_out. Stride 1 only.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, stride: int = 1, *, kernel_size: int = 3):
+        super().__init__()
+        _stride(stride, (1,))
+        self.vertical = ConvBNAct(in_channels, out_channels, (kernel_size, 1))
+        self.horizontal = ConvBNAct(out_channels, out_channels, (1, kernel_size))
+
+    def forward(self, x):
+        return self.horizontal(self.vertical(x))
+
+
+class LowRankConv(nn.Module):
+    """A k×k conv whose filter bank W (C_out × C_in·k²) is factorised as U·V of rank r: a k×k conv to r
+    channels, then a 1×1 conv to C_out (Jaderberg et al. 2014; Zhang et al. 2015, "Accelerating very deep CNNs").
+
+    MACs = H'·W'·r·(C_in·k² + C_out), against H'·W'·C_out·C_in·k² for the full conv.
+    Params = r·(C_in·k² + C_out) (+ C_out for a bias). ``LowRankConv.from_conv`` fills it from a trained
+    conv by truncated SVD, the best rank-r approximation in the Frobenius norm (Eckart–Young).
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, stride: int = 1, *, kernel_size: int = 3,
+                 rank: int = 8, bias: bool = False):
+        super().__init__()
+        _positive(in_channels=in_channels, out_channels=out_channels, kernel_size=kernel_size, rank=rank)
+        _stride(stride)
+        self.spatial = nn.Conv2d(in_channels, rank, kernel_size, stride, kernel_size // 2, bias=False)  # V
+        self.combine = nn.Conv2d(rank, out_channels, 1, bias=bias)  # U
+
+    @classmethod
+    def from_conv(cls, conv: nn.Conv2d, rank: int) -> "LowRankConv":
+        """The rank-``rank`` truncated SVD of ``conv``'s filters (stride, padding k//2, groups=1 convs only)."""
+        if conv.groups != 1 or conv.kernel_size[0] != conv.kernel_size[1]:
+            raise ValueError("conv must be a square, ungrouped conv to be factorised")
+        out_channels, in_channels, k, _ = conv.weight.shape
+        if rank > min(out_channels, in_channels * k * k):
+            raise ValueError(f"rank must be at most min(C_out, C_in·k²) = {min(out_channels, in_channels * k * k)}, "
+                             f"got {rank}")
+        low = cls(in_channels, out_channels, conv.stride[0], kernel_size=k, rank=rank, bias=conv.bias is not None)
+        u, s, vh = torch.linalg.svd(conv.weight.detach().reshape(out_channels, -1), full_matrices=False)
+        root = s[:rank].sqrt()  # split the singular values evenly between the two factors
+        with torch.no_grad():
+            low.spatial.weight.copy_((root[:, None] * vh[:rank]).reshape(rank, in_channels, k, k))
+            low.combine.weight.copy_((u[:, :rank] * root).reshape(out_channels, rank, 1, 1))
+            if conv.bias is not None:
+                low.combine.bias.copy_(conv.bias)
+        return low
+
+    def forward(self, x):
+        return self.combine(self.spatial(x))
+
+
+class PointwiseGroupConv(ConvBNAct):
+    """1×1 conv in g groups (ShuffleNet, Zhang et al. 2018, Sec. 3.1): each output sees C_in/g inputs.
+
+    MACs = H·W·C_in·C_out/g.  Params = C_in·C_out/g + 2·C_out.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, *, groups: int = 1, act: Activation = nn.ReLU):
+        super().__init__(in_channels, out_channels, 1, groups=groups, act=act)
+
+
+class ChannelShuffle(nn.Module):
+    """Interleave the channels of g groups: view (g, C/g) → transpose → flatten (ShuffleNet, Sec. 3.1, Fig. 1).
+
+    0 MACs, 0 params — but the transpose makes the tensor non-contiguous, so the final reshape is one full
+    copy: 2·N·C·H·W·4 bytes of memory traffic in float32.
+    """
+
+    def __init__(self, groups: int):
+        super().__init__()
+        _positive(groups=groups)
+        self.groups = groups
+
+    def forward(self, x):
+        n, c, h, w = x.shape
+        _divides(self.groups, "groups", channels=c)
+        return x.view(n, self.groups, c // self.groups, h, w).transpose(1, 2).reshape(n, c, h, w)
+
+
+class ShuffleNetV1Unit(nn.Module):
+    """ShuffleNet unit (Zhang et al. 2018, Fig. 2 b/c): 1×1 group conv → shuffle → 3×3 depthwise → 1×1 group
+    conv, added to the input (stride 1) or concatenated with a 3×3 average pool of it (stride 2).
+
+    With m = C_out/4 bottleneck channels and b = C_out − C_in (stride 2) or C_out (stride 1) branch outputs:
+    MACs = H·W·C_in·m/g₁ + H'·W'·(9·m + m·b/g), with g₁ = 1 for the first unit of stage 2, else g.
+    Params = C_in·m/g₁ + 9·m + m·b/g + 2·(2m + b).
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, stride: int = 1, *, groups: int = 3,
+                 first_groups: int | None = None):
+        super().__init__()
+        _stride(stride)
+        _positive(in_channels=in_channels, out_channels=out_channels, groups=groups)
+        if stride == 1 and in_channels != out_channels:
+            raise ValueError(f"a stride-1 unit adds its input: in_channels ({in_channels}) must equal "
+                             f"out_channels ({out_channels})")
+        branch_out = out_channels - in_channels if stride == 2 else out_channels
+        if branch_out < 1:
+            raise ValueError(f"a stride-2 unit concatenates: out_channels ({out_channels}) must exceed "
+                             f"in_channels ({in_channels})")
+        mid = out_channels // 4
+        first_groups = groups if first_groups is None else first_groups
+        self.stride = stride
+        self.pw = PointwiseGroupConv(in_channels, mid, groups=first_groups)
+        self.shuffle = ChannelShuffle(first_groups)
+        self.dw = ConvBNAct(mid, mid, 3, stride, groups=mid, act=None)
+        self.pw_linear = PointwiseGroupConv(mid, branch_out, groups=groups, act=None)
+        self.shortcut = nn.AvgPool2d(3, 2, 1) if stride == 2 else nn.Identity()
+        self.relu = nn.ReLU(inplace=True)
+
+    def forward(self, x):
+        out = self.pw_linear(self.dw(self.shuffle(self.pw(x))))
+        if self.stride == 2:
+            return self.relu(torch.cat([self.shortcut(x), out], 1))  # C_in + (C_out − C_in) channels
+        return self.relu(x + out)
+
+
+class ShuffleNetV2Unit(nn.Module):
+    """ShuffleNetV2 unit (Ma et al. 2018, Fig. 3 c/d; torchvision's ``InvertedResidual``).
+
+    Basic (stride 1): split C in half; one half passes, the other runs 1×1 → 3×3 dw → 1×1 (b = C/2 each);
+    concat, shuffle. MACs = H·W·(2b² + 9b). Params = 2b² + 9b + 6b.
+    Down-sampling (stride 2), b = C_out/2: left 3×3 dw (s2) → 1×1 (C_in→b); right 1×1 (C_in→b) → 3×3 dw (s2)
+    → 1×1 (b→b). MACs = H'·W'·(9·C_in + C_in·b + 9b + b²) + H·W·C_in·b.
+    Params = 9·C_in + 2·C_in + C_in·b + 2b + C_in·b + 2b + 9b + 2b + b² + 2b.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, stride: int = 1):
+        super().__init__()
+        _stride(stride)
+        _positive(in_channels=in_channels, out_channels=out_channels)
+        if out_channels % 2:
+            raise ValueError(f"out_channels must be even (the unit splits channels in two), got {out_channels}")
+        if stride == 1 and in_channels != out_channels:
+            raise ValueError(f"a basic (stride-1) unit keeps its width: in_channels ({in_channels}) must equal "
+                             f"out_channels ({out_channels})")
+        branch = out_channels // 2
+        self.stride = stride
+        if stride == 2:
+            self.left = nn.Sequential(ConvBNAct(in_channels, in_channels, 3, 2, groups=in_channels, act=None),
+                                      ConvBNAct(in_channels, branch, 1))
+        else:
+            self.left = nn.Identity()
+        right_in = in_channels if stride == 2 else branch
+        self.right = nn.Sequential(ConvBNAct(right_in, branch, 1),
+                                   ConvBNAct(branch, branch, 3, stride, groups=branch, act=None),
+                                   ConvBNAct(branch, branch, 1))
+        self.shuffle = ChannelShuffle(2)
+
+    def forward(self, x):
+        if self.stride == 1:
+            passed, x = x.chunk(2, dim=1)  # channel split: a view, no copy
+            out = torch.cat([passed, self.right(x)], 1)
+        else:
+            out = torch.cat([self.left(x), self.right(x)], 1)
+        return self.shuffle(out)
+
+
+class InvertedResidual(nn.Module):
+    """MobileNetV2 inverted residual with linear bottleneck (Sandler et al. 2018, Table 1, Fig. 4).
+
+    1×1 expand to t·C_in (ReLU6) → 3×3 depthwise (ReLU6) → 1×1 linear projection; the input is added when
+    stride = 1 and C_in = C_out. With e = t·C_in (no expansion layer when t = 1):
+    MACs = H·W·C_in·e·[t≠1] + H'·W'·(9e + e·C_out).  Params = C_in·e·[t≠1] + 9e + e·C_out + 2e·(1 + [t≠1]) + 2·C_out.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, stride: int = 1, *, expand_ratio: int = 6):
+        super().__init__()
+        _stride(stride)
+        _positive(in_channels=in_channels, out_channels=out_channels, expand_ratio=expand_ratio)
+        hidden = in_channels * expand_ratio
+        self.use_residual = stride == 1 and in_channels == out_channels
+        self.pw = ConvBNAct(in_channels, hidden, 1, act=nn.ReLU6) if expand_ratio != 1 else nn.Identity()
+        self.dw = ConvBNAct(hidden, hidden, 3, stride, groups=hidden, act=nn.ReLU6)
+        self.pw_linear = ConvBNAct(hidden, out_channels, 1, act=None)
+
+    def forward(self, x):
+        out = self.pw_linear(self.dw(self.pw(x)))
+        return x + out if self.use_residual else out
+
+
+def _projection(in_channels: int, out_channels: int, stride: int) -> nn.Module:
+    """ResNet's shortcut: identity, or a 1×1 conv + BN where the shape changes (option B, He et al. 2016)."""
+    if stride == 1 and in_channels == out_channels:
+        return nn.Identity()
+    return ConvBNAct(in_channels, out_channels, 1, stride, act=None)
+
+
+class BasicBlock(nn.Module):
+    """ResNet basic block: two 3×3 convs + shortcut (He et al. 2016, Fig. 5 left).
+
+    MACs = H'·W'·9·C_out·(C_in + C_out) [+ H'·W'·C_in·C_out for a projection shortcut].
+    Params = 9·C_out·(C_in + C_out) + 4·C_out [+ C_in·C_out + 2·C_out].
+    ``relu=False`` / ``shortcut=False`` switch the ReLUs / the shortcut add off (ShuffleNetV2's G4).
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, stride: int = 1, *, relu: bool = True,
+                 shortcut: bool = True):
+        super().__init__()
+        _stride(stride)
+        act = nn.ReLU if relu else None
+        self.conv1 = ConvBNAct(in_channels, out_channels, 3, stride, act=act)
+        self.conv2 = ConvBNAct(out_channels, out_channels, 3, act=None)
+        self.shortcut = _projection(in_channels, out_channels, stride) if shortcut else None
+        self.relu = nn.ReLU(inplace=True) if relu else nn.Identity()
+
+    def forward(self, x):
+        out = self.conv2(self.conv1(x))
+        if self.shortcut is not None:
+            out = out + self.shortcut(x)
+        return self.relu(out)
+
+
+class Bottleneck(nn.Module):
+    """ResNet bottleneck: 1×1 reduce → 3×3 (stride here: torchvision's "ResNet V1.5") → 1×1 expand + shortcut
+    (He et al. 2016, Fig. 5 right). With m mid channels (default C_out/4) in g groups:
+    MACs = H·W·C_in·m + H'·W'·(9·m²/g + m·C_out) [+ H'·W'·C_in·C_out for a projection shortcut].
+    Params = C_in·m + 9·m²/g + m·C_out + 4m + 2·C_out [+ C_in·C_out + 2·C_out].
+    ``relu=False`` / ``shortcut=False`` switch the ReLUs / the shortcut add off (ShuffleNetV2's G4).
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, stride: int = 1, *, mid_channels: int | None = None,
+                 groups: int = 1, relu: bool = True, shortcut: bool = True):
+        super().__init__()
+        _stride(stride)
+        _positive(out_channels=out_channels)
+        mid = out_channels // 4 if mid_channels is None else mid_channels
+        act = nn.ReLU if relu else None
+        self.reduce = ConvBNAct(in_channels, mid, 1, act=act)
+        self.conv = ConvBNAct(mid, mid, 3, stride, groups=groups, act=act)
+        self.expand = ConvBNAct(mid, out_channels, 1, act=None)
+        self.shortcut = _projection(in_channels, out_channels, stride) if shortcut else None
+        self.relu = nn.ReLU(inplace=True) if relu else nn.Identity()
+
+    def forward(self, x):
+        out = self.expand(self.conv(self.reduce(x)))
+        if self.shortcut is not None:
+            out = out + self.shortcut(x)
+        return self.relu(out)
+
+
+class ResNeXtUnit(Bottleneck):
+    """ResNeXt unit (Xie et al. 2017, Fig. 3c): a bottleneck whose 3×3 conv has ``cardinality`` groups and
+    m = C_out/2 mid channels — ResNeXt-50 32×4d: 256 → 1×1 128 → 3×3 g=32 128 → 1×1 256.
+    MACs and params as ``Bottleneck`` with g = cardinality. The pointwise convs hold
+    2·C·m / (2·C·m + 9·m²/g) of the MACs: 128/137 = 93.43 % here (ShuffleNet, Sec. 3.1).
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, stride: int = 1, *, cardinality: int = 32,
+                 mid_channels: int | None = None, relu: bool = True, shortcut: bool = True):
+        mid = out_channels // 2 if mid_channels is None else mid_channels
+        super().__init__(in_channels, out_channels, stride, mid_channels=mid, groups=cardinality, relu=relu,
+                         shortcut=shortcut)
+
+
+class CReLU(nn.Module):
+    """Concatenated ReLU: [ReLU(x), ReLU(−x)] (Shang et al. 2016; FaceBoxes' RDCL, Zhang et al. 2017).
+
+    Early filters come in opposite-phase pairs, so the conv computes half of them and negation makes the rest:
+    C output channels cost the MACs of C/2. 0 MACs, 0 params here; one copy (the cat).
+    """
+
+    def forward(self, x):
+        return torch.relu(torch.cat([x, -x], 1))
+
+
+class RDCL(nn.Module):
+    """FaceBoxes' Rapidly Digested Convolutional Layers (Zhang et al. 2017, Sec. 3.1, Fig. 1): stride 32 in
+    four layers — conv 7×7 s4 (24 filters, C.ReLU → 48), max-pool 3×3 s2, conv 5×5 s2 (64, C.ReLU → 128),
+    max-pool 3×3 s2. MACs = (H/4)(W/4)·24·C_in·49 + (H/16)(W/16)·64·48·25.
+    Params = 24·49·C_in + 2·24 + 64·48·25 + 2·64.
+    """
+
+    def __init__(self, in_channels: int = 3, *, widths: tuple[int, int] = (24, 64),
+                 kernels: tuple[int, int] = (7, 5), strides: tuple[int, int] = (4, 2)):
+        super().__init__()
+        self.conv1 = ConvBNAct(in_channels, widths[0], kernels[0], strides[0], act=None)
+        self.crelu1 = CReLU()
+        self.pool1 = nn.MaxPool2d(3, 2, 1)
+        self.conv2 = ConvBNAct(2 * widths[0], widths[1], kernels[1], strides[1], act=None)
+        self.crelu2 = CReLU()
+        self.pool2 = nn.MaxPool2d(3, 2, 1)
+        self.out_channels = 2 * widths[1]
+
+    def forward(self, x):
+        x = self.pool1(self.crelu1(self.conv1(x)))  # (N, 48, H/8, W/8)
+        return self.pool2(self.crelu2(self.conv2(x)))  # (N, 128, H/32, W/32)
+
+
+class FaceBoxesInception(nn.Module):
+    """FaceBoxes' Inception module (Zhang et al. 2017, Fig. 2): four 32-channel branches, concatenated —
+    1×1 | 3×3 max-pool → 1×1 | 1×1 (24) → 3×3 | 1×1 (24) → 3×3 → 3×3. With C_in = C, per position:
+    MACs = 32·C + 32·C + (24·C + 9·24·32) + (24·C + 9·24·32 + 9·32·32).
+    """
+
+    def __init__(self, in_channels: int = 128):
+        super().__init__()
+        self.branch1 = ConvBNAct(in_channels, 32, 1)
+        self.branch_pool = nn.Sequential(nn.MaxPool2d(3, 1, 1), ConvBNAct(in_channels, 32, 1))
+        self.branch3 = nn.Sequential(ConvBNAct(in_channels, 24, 1), ConvBNAct(24, 32, 3))
+        self.branch33 = nn.Sequential(ConvBNAct(in_channels, 24, 1), ConvBNAct(24, 32, 3), ConvBNAct(32, 32, 3))
+
+    def forward(self, x):
+        return torch.cat([self.branch1(x), self.branch_pool(x), self.branch3(x), self.branch33(x)], 1)
