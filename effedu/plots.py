@@ -3,7 +3,6 @@ the matplotlib ``Figure`` (closed to pyplot, so a notebook shows it once — by 
 from __future__ import annotations
 
 import matplotlib
-
 import matplotlib.pyplot as plt
 import pandas as pd
 
@@ -17,6 +16,17 @@ def _axes(ax, figsize):
     fig, ax = plt.subplots(figsize=figsize)
     plt.close(fig)  # the caller displays the returned figure; pyplot must not show it a second time
     return fig, ax
+
+
+def _results(data) -> dict:
+    """{name: LatencyResult} from a compare_latency frame, one LatencyResult, or a list of them."""
+    from .timing import LatencyResult
+
+    if isinstance(data, pd.DataFrame):
+        return data.attrs["results"]
+    if isinstance(data, LatencyResult):
+        data = [data]
+    return {result.name or f"run {i + 1}": result for i, result in enumerate(data)}
 
 
 def latency_bars(frame: pd.DataFrame, ax=None, title: str = "") -> matplotlib.figure.Figure:
@@ -37,10 +47,11 @@ def latency_bars(frame: pd.DataFrame, ax=None, title: str = "") -> matplotlib.fi
     return fig
 
 
-def latency_distribution(frame: pd.DataFrame, ax=None, title: str = "") -> matplotlib.figure.Figure:
-    """Every sample of every candidate (box plot + points): the spread a single number hides."""
-    results = frame.attrs["results"]
-    fig, ax = _axes(ax, (6, 0.8 + 0.5 * len(results)))
+def latency_distribution(data, ax=None, title: str = "") -> matplotlib.figure.Figure:
+    """Every sample of every candidate (box plot + points): the spread a single number hides. ``data``: a
+    ``compare_latency`` frame, a ``LatencyResult`` or a list of them."""
+    results = _results(data)
+    fig, ax = _axes(ax, (6, 1.4 + 0.6 * len(results)))
     names = list(results)[::-1]
     samples = [results[name].samples for name in names]
     ax.boxplot(samples, vert=False, widths=0.5, showfliers=False)
@@ -85,5 +96,20 @@ def macs_vs_latency(frame: pd.DataFrame, ax=None, title: str = "") -> matplotlib
     ax.set_title(title or "Compute is not speed")
     ax.set_xlim(left=0)
     ax.set_ylim(bottom=0)
+    fig.tight_layout()
+    return fig
+
+
+def sample_trace(data, ax=None, title: str = "") -> matplotlib.figure.Figure:
+    """Each candidate's samples in the order they were taken: warm-up effects and drift show as slopes.
+    ``data``: a ``compare_latency`` frame, a ``LatencyResult`` or a list of them."""
+    fig, ax = _axes(ax, (7, 3.5))
+    for name, result in _results(data).items():
+        ax.plot(range(1, len(result.samples) + 1), result.samples, "o-", ms=3, label=name)
+    ax.set_xlabel("sample number (in time order)")
+    ax.set_ylabel("ms per forward")
+    ax.set_ylim(bottom=0)
+    ax.legend(fontsize=8)
+    ax.set_title(title or "Samples in the order they were taken")
     fig.tight_layout()
     return fig

@@ -103,3 +103,42 @@ def count_by_kind(model: nn.Module, x: InputLike, *, device=None) -> pd.DataFram
     frame["macs_share"] = (counted["macs"] / counted["macs"].sum()).reindex(frame.index)
     frame["params_share"] = (counted["params"] / counted["params"].sum()).reindex(frame.index)
     return frame
+
+
+GOALS = {"params": "parameters", "macs": "MACs", "median_ms": "measured latency"}
+
+
+def rank_disagreements(frame: pd.DataFrame, proxy: str = "macs", margin: float = 0.05) -> list[tuple[str, str]]:
+    """Pairs (a, b) where ``proxy`` says a is cheaper than b, yet a was measured slower by more than
+    ``margin`` (5 %: well outside an interleaved ratio's run-to-run noise) — "fewer MACs, yet slower"."""
+    if proxy not in ("params", "macs", "bytes"):
+        raise ValueError(f"proxy must be 'params', 'macs' or 'bytes', got {proxy!r}")
+    pairs = []
+    for a in frame.index:
+        for b in frame.index:
+            if frame.loc[a, proxy] < frame.loc[b, proxy] and \
+                    frame.loc[a, "median_ms"] > (1 + margin) * frame.loc[b, "median_ms"]:
+                pairs.append((a, b))
+    return pairs
+
+
+def describe_rankings(frame: pd.DataFrame) -> str:
+    """Markdown that says, from ``compare_latency``'s frame, how far params and MACs predict latency here."""
+    columns = list(GOALS) + (["bytes"] if "bytes" in frame.columns else [])
+    correlation = frame[columns].corr(method="spearman")["median_ms"]
+    lines = [f"Rank correlation with measured latency on this machine (1 = same order, 0 = unrelated): "
+             f"parameters **{correlation['params']:.2f}**, MACs **{correlation['macs']:.2f}**"
+             + (f", memory traffic **{correlation['bytes']:.2f}**." if "bytes" in columns else ".")]
+    per_gmac = frame["median_ms"] / (frame["macs"] / 1e9)
+    lines.append(f"- Time per billion MACs ranges from **{per_gmac.min():.0f} ms** ({per_gmac.idxmin()}) to "
+                 f"**{per_gmac.max():.0f} ms** ({per_gmac.idxmax()}): {per_gmac.max() / per_gmac.min():.1f}× apart, "
+                 "so a MAC is not a unit of time.")
+    for proxy in ("params", "macs"):
+        pairs = rank_disagreements(frame, proxy)
+        if not pairs:
+            lines.append(f"- Every model with fewer {GOALS[proxy]} was also faster (or within 5 %) here.")
+        for a, b in pairs:
+            lines.append(f"- **{a}** has {frame.loc[a, proxy] / frame.loc[b, proxy]:.2f}× the {GOALS[proxy]} of "
+                         f"**{b}**, yet takes {frame.loc[a, 'median_ms'] / frame.loc[b, 'median_ms']:.2f}× "
+                         f"its time.")
+    return "\n".join(lines)

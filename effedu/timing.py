@@ -84,12 +84,13 @@ class LatencyResult:
         return f"<code>{self._summary()}</code>{flag}"
 
 
-def _time_block(model: nn.Module, x: torch.Tensor, number: int, device: torch.device) -> float:
-    """Milliseconds per forward over ``number`` back-to-back runs, device synchronised on both sides."""
+def _time_block(c: "_Candidate", number: int, device: torch.device) -> float:
+    """Milliseconds per forward over ``number`` back-to-back runs, device synchronised on both sides.
+    ``run_model`` turns a shape error into one naming the input (a ``try`` costs nothing when nothing raises)."""
     synchronize(device)
     start = time.perf_counter()
     for _ in range(number):
-        model(x)
+        run_model(c.model, c.x, c.argument)
     synchronize(device)
     return (time.perf_counter() - start) * 1e3 / number
 
@@ -115,11 +116,10 @@ def _run_interleaved(candidates: list[_Candidate], device: torch.device, *, warm
                      budget_s: float, number: int | None, interleave: bool, progress: bool) -> None:
     """Warm up, calibrate ``number`` so each block takes budget_s / repeats, then sample round-robin."""
     for c in candidates:
-        run_model(c.model, c.x, c.argument)  # one checked call first: a shape error names x, not a frame of the loop
         for _ in range(warmup):
-            c.model(c.x)
+            run_model(c.model, c.x, c.argument)
         if number is None:
-            one_run_ms = _time_block(c.model, c.x, 1, device)
+            one_run_ms = _time_block(c, 1, device)  # calibration run: with warmup=0 it is the cold one
             c.number = max(1, min(10_000, round(budget_s * 1e3 / repeats / max(one_run_ms, 1e-3))))
         else:
             c.number = number
@@ -130,10 +130,10 @@ def _run_interleaved(candidates: list[_Candidate], device: torch.device, *, warm
             for round_index in trange(repeats, desc="timing (round-robin)", disable=not progress, leave=False):
                 shift = round_index % len(candidates)  # rotate who goes first: no candidate always follows another
                 for c in candidates[shift:] + candidates[:shift]:
-                    c.samples.append(_time_block(c.model, c.x, c.number, device))
+                    c.samples.append(_time_block(c, c.number, device))
         else:
             for c in tqdm(candidates, desc="timing (one after another)", disable=not progress, leave=False):
-                c.samples.extend(_time_block(c.model, c.x, c.number, device) for _ in range(repeats))
+                c.samples.extend(_time_block(c, c.number, device) for _ in range(repeats))
     finally:
         if gc_was_enabled:
             gc.enable()
@@ -149,9 +149,9 @@ def measure_latency(model: nn.Module, x: InputLike, *, threads: int | None = 1, 
     ``repeats`` samples are taken; each times ``number`` back-to-back runs (chosen so that all samples together
     take about ``budget_s`` unless given). Warns with ``NoisyMeasurementWarning`` when IQR > 10 % of the median.
     """
-    frame = compare_latency({name or type(check_model(model)).__name__: model}, x, threads=threads,
-                            device=device, warmup=warmup, repeats=repeats, budget_s=budget_s, number=number,
-                            counts=False)
+    frame = _compare({name or type(check_model(model)).__name__: model}, x, threads=threads, device=device,
+                     warmup=warmup, repeats=repeats, budget_s=budget_s, number=number, interleave=True,
+                     counts=False, progress=False)
     return frame.attrs["results"][frame.index[0]]
 
 
@@ -191,6 +191,12 @@ def compare_latency(candidates: Candidates, x: InputLike | None = None, *, threa
     ``progress=True`` shows a progress bar over the rounds (for long sweeps).
     ``frame.attrs["results"]`` holds each candidate's ``LatencyResult`` (all samples), for plots.
     """
+    return _compare(candidates, x, threads=threads, device=device, warmup=warmup, repeats=repeats,
+                    budget_s=budget_s, number=number, interleave=interleave, counts=counts, progress=progress)
+
+
+def _compare(candidates, x, *, threads, device, warmup, repeats, budget_s, number, interleave, counts,
+             progress) -> pd.DataFrame:
     from .counting import count_macs, count_params, memory_traffic
 
     _check_budget(warmup, repeats, budget_s, number)
@@ -233,7 +239,7 @@ def compare_latency(candidates: Candidates, x: InputLike | None = None, *, threa
         warnings.warn(f"noisy measurement for {', '.join(noisy)}: the IQR exceeds "
                       f"{NOISY_IQR_FRACTION:.0%} of the median — close other programs, use threads=1, or raise "
                       "budget_s / repeats before trusting small differences", NoisyMeasurementWarning,
-                      stacklevel=2)
+                      stacklevel=3)  # point at the notebook line that called measure_ / compare_latency
     return frame
 
 

@@ -48,7 +48,7 @@ def test_compare_latency_interleaves_round_robin():
     log = []
     a, b = Logger("a", log), Logger("b", log)
     effedu.compare_latency({"a": a, "b": b}, (1, 4), warmup=0, repeats=4, number=2, counts=False)
-    timed = log[-16:]  # 4 rounds × 2 candidates × 2 runs; before that: one checked call each
+    timed = log[-16:]  # 4 rounds × 2 candidates × 2 runs
     blocks = [timed[i] for i in range(0, 16, 2)]
     assert blocks == ["a", "b", "b", "a", "a", "b", "b", "a"]  # rotating who goes first
 

@@ -1,0 +1,81 @@
+"""The project's own promises: pins agree, notebooks keep no stray outputs, set-up stays in the two commands."""
+import json
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+CHECKED = "# NBVAL_CHECK_OUTPUT"
+
+
+def pyproject_requirements() -> set[str]:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    return set(project["dependencies"]) | set(project["optional-dependencies"]["test"])
+
+
+def test_environment_yml_has_the_same_pins_as_pyproject():
+    environment = yaml.safe_load((ROOT / "environment.yml").read_text())
+    pip_section = next(d["pip"] for d in environment["dependencies"] if isinstance(d, dict))
+    assert set(pip_section) - {"-e ."} == pyproject_requirements()
+    assert "-e ." in pip_section  # Binder and conda users get the package itself too
+
+
+def test_every_requirement_is_pinned_and_agrees_with_the_lock_file():
+    lock = {}
+    for line in (ROOT / "constraints.txt").read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, version = line.split("==")
+            lock[name.lower().replace("_", "-")] = version
+    for requirement in pyproject_requirements():
+        name, version = re.fullmatch(r"([A-Za-z0-9_.-]+)==([^\s;]+)", requirement).groups()
+        assert lock[name.lower().replace("_", "-")] == version, requirement
+
+
+def test_thop_is_the_mit_package_and_its_undeclared_needs_are_declared():
+    names = {r.split("==")[0] for r in pyproject_requirements()}
+    assert "thop" in names and "ultralytics-thop" not in names
+    assert {"numpy", "setuptools"} <= names
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_notebook_stores_only_checked_outputs(path):
+    notebook = json.loads(path.read_text())
+    for cell in notebook["cells"]:
+        if cell["cell_type"] != "code":
+            continue
+        source = "".join(cell["source"])
+        if CHECKED not in source:
+            assert cell["outputs"] == [], f"stored output (timings?) in unchecked cell: {source[:60]}"
+            assert cell["execution_count"] is None, f"stored execution count in: {source[:60]}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_notebook_follows_the_lesson_shape(path):
+    notebook = json.loads(path.read_text())
+    header = "".join(notebook["cells"][0]["source"])
+    for part in ("You will learn", "Prerequisites", "Time", "Hardware"):
+        assert part in header, f"header lacks {part!r}"
+    code = ["".join(c["source"]) for c in notebook["cells"] if c["cell_type"] == "code"]
+    assert any("solution" in c.get("metadata", {}).get("tags", []) for c in notebook["cells"])
+    assert any("Explorer(" in c for c in code), "no widget explorer"
+    assert any('check("' in c for c in code), "no checked exercise"
+    assert not any(re.search(r"^\s*(def|class) ", c, re.M) for c in code), "helper code belongs in effedu"
+    text = "".join("".join(c["source"]) for c in notebook["cells"])
+    assert "## Summary" in text and "Papers" in text
+
+
+def test_nothing_reads_the_developers_shared_folder():
+    paths = list((ROOT / "effedu").rglob("*.py")) + list((ROOT / "tests").rglob("*.py")) + NOTEBOOKS
+    for path in paths:
+        if path != Path(__file__).resolve():
+            assert "../shared" not in path.read_text(), path
+
+
+def test_ci_runs_the_readme_test_command():
+    readme = (ROOT / "README.md").read_text()
+    assert "python3 course.py test" in readme and "python3 course.py lab" in readme
+    assert "python3 course.py test" in (ROOT / ".ci" / "run").read_text()
