@@ -51,11 +51,16 @@ def install() -> Path:
     return python
 
 
+def lab_command(python: Path) -> list[str]:
+    """JupyterLab bound to this machine only; it generates a fresh token and prints the URL that carries it."""
+    command = [str(python), "-m", "jupyterlab", "--ServerApp.ip=127.0.0.1", f"--ServerApp.root_dir={ROOT}"]
+    if getattr(os, "geteuid", lambda: 1)() == 0:
+        command.append("--allow-root")  # containers and CI run as root; Jupyter refuses to start otherwise
+    return command + [FIRST_LESSON]
+
+
 def lab(extra: list[str]) -> None:
-    python = install()
-    # Bound to this machine only; Jupyter generates a fresh token and prints the URL that carries it.
-    run(python, "-m", "jupyterlab", "--ServerApp.ip=127.0.0.1", f"--ServerApp.root_dir={ROOT}",
-        FIRST_LESSON, *extra)
+    run(*lab_command(install()), *extra)
 
 
 def test(extra: list[str]) -> None:

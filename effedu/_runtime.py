@@ -165,6 +165,7 @@ class ModuleStack:
         self.clock = clock
         self._started: list[list[float]] = []  # (start, time spent in children)
         self.exclusive_s: dict[str, list[float]] = {}
+        self.enabled = True  # profile_layers alternates hooked and (nearly) hook-free runs
         self.handles = []
         for name, module in model.named_modules():
             self.handles.append(module.register_forward_pre_hook(self._enter_hook(name)))
@@ -172,13 +173,15 @@ class ModuleStack:
 
     def _enter_hook(self, name: str):
         def hook(module, args):
+            if not self.enabled:
+                return
             self.stack.append(name)
             if self.clock is not None:
                 self._started.append([self.clock(), 0.0])
         return hook
 
     def _leave(self, module, args, output):
-        if len(self.stack) <= 1:
+        if not self.enabled or len(self.stack) <= 1:
             return
         name = self.stack.pop()
         if self.clock is not None and self._started:

@@ -119,10 +119,10 @@ def count_macs(model: nn.Module, x: InputLike, *, method: str = "aten", device=N
     if method == "aten":
         return sum(r.macs for r in record_ops(model, x, device=device))
     if method == "thop":
-        import thop  # imported here: thop prints nothing on import, but it is only needed for this comparison
-
         with prepared(model, x, device=device) as (model, tensor, _), warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)  # thop 0.1.1 uses distutils' LooseVersion
+            import thop  # only this comparison needs it
+
             run_model(model, tensor)  # a shape error names x here, before thop's hooks are in
             macs, _ = thop.profile(model, inputs=(tensor,), verbose=False)
         return int(macs)

@@ -124,3 +124,9 @@ def test_zoo_summary():
 def test_bad_model_arguments(make, message):
     with pytest.raises(ValueError, match=message):
         make()
+
+
+def test_zoo_with_latency_has_timing_and_published_columns():
+    frame = M.zoo(64, latency=True, budget_s=0.03, progress=False)
+    assert {"median_ms", "ratio", "params", "macs", "bytes", "paper_macs_M", "source"} <= set(frame.columns)
+    assert frame["ratio"].iloc[0] == 1.0 and (frame["median_ms"] > 0).all()
