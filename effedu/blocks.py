@@ -124,6 +124,12 @@ class LowRankConv(nn.Module):
                 low.combine.bias.copy_(conv.bias)
         return low
 
+    def full_weight(self) -> torch.Tensor:
+        """The C_out × C_in × k × k filter bank this factorization stands for (U·V)."""
+        rank, in_channels, k, _ = self.spatial.weight.shape
+        product = self.combine.weight.flatten(1) @ self.spatial.weight.flatten(1)  # (C_out, C_in·k²)
+        return product.reshape(-1, in_channels, k, k)
+
     def forward(self, x):
         return self.combine(self.spatial(x))
 

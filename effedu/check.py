@@ -112,3 +112,120 @@ def _mean_vs_median(answer):
                                          f"{expected[1] / statistics.median(calm) - 1:+.0%}")
     return CheckResult("00.3", False, f"not quite: you gave {answer!r}. Hint: statistics.fmean and "
                                       "statistics.median")
+
+
+# --- lesson 01: depthwise separable convolutions --------------------------------------------------------
+
+@exercise("01.1", "MAC ratio of a 5×5 depthwise separable conv (dw 5×5 + 1×1, 256 → 256 channels) to a standard "
+                  "5×5 conv 256 → 256, at any resolution?")
+def _separable_ratio(answer):
+    from .blocks import ConvBNAct, DepthwiseSeparable
+
+    shape = (1, 256, 14, 14)
+    expected = (count_macs(DepthwiseSeparable(256, 256, kernel_size=5), shape)
+                / count_macs(ConvBNAct(256, 256, 5), shape))
+    return _compare("01.1", answer, expected, "MobileNetV1 Eq. 5: 1/N + 1/k²", rel=1e-3)
+
+
+@exercise("01.2", "How many parameters does effedu.blocks.DepthwiseSeparable(32, 64) have, BatchNorm included?")
+def _separable_params(answer):
+    from .blocks import DepthwiseSeparable
+
+    return _compare("01.2", answer, count_params(DepthwiseSeparable(32, 64)),
+                    "C_in·k² + C_in·C_out, plus 2 per BatchNorm channel (γ and β) on both convs")
+
+
+@exercise("01.3", "Arithmetic intensity (FLOPs per byte moved, FLOPs = 2·MACs) of a bias-free 1×1 conv 128 → 128 "
+                  "on a (1, 128, 56, 56) float32 input?")
+def _pointwise_intensity(answer):
+    from .counting import memory_traffic
+
+    conv, shape = nn.Conv2d(128, 128, 1, bias=False), (1, 128, 56, 56)
+    expected = 2 * count_macs(conv, shape) / memory_traffic(conv, shape)
+    return _compare("01.3", answer, expected, "bytes = 4·(hw·(c1 + c2) + c1·c2)", rel=1e-3)
+
+
+# --- lesson 02: low-rank filters --------------------------------------------------------------------------
+
+@exercise("02.1", "MAC ratio of two stacked 3×3 convs (64 → 64 → 64) to one 5×5 conv 64 → 64?")
+def _two_threes(answer):
+    shape = (1, 64, 20, 20)
+    two = nn.Sequential(nn.Conv2d(64, 64, 3, padding=1), nn.Conv2d(64, 64, 3, padding=1))
+    expected = count_macs(two, shape) / count_macs(nn.Conv2d(64, 64, 5, padding=2), shape)
+    return _compare("02.1", answer, expected, "count the k² terms: 3² + 3² against 5²", rel=1e-3)
+
+
+@exercise("02.2", "MACs of effedu.blocks.LowRankConv(64, 64, kernel_size=3, rank=16) on a (1, 64, 28, 28) input?")
+def _low_rank_macs(answer):
+    from .blocks import LowRankConv
+
+    return _compare("02.2", answer, count_macs(LowRankConv(64, 64, kernel_size=3, rank=16), (1, 64, 28, 28)),
+                    "H·W·r·(C_in·k² + C_out)")
+
+
+@exercise("02.3", "The largest rank r for which a rank-r LowRankConv still has fewer MACs than the full 3×3 conv "
+                  "64 → 64?")
+def _break_even_rank(answer):
+    from .blocks import LowRankConv
+
+    shape = (1, 64, 8, 8)
+    full = count_macs(nn.Conv2d(64, 64, 3, padding=1, bias=False), shape)
+    expected = max(r for r in range(1, 65) if count_macs(LowRankConv(64, 64, rank=r), shape) < full)
+    return _compare("02.3", answer, expected, "solve r·(C_in·k² + C_out) < C_out·C_in·k² for r")
+
+
+# --- lesson 03: pointwise group convolution and channel shuffle -------------------------------------------
+
+@exercise("03.1", "MACs of a 1×1 conv 240 → 240 in 3 groups on a (1, 240, 28, 28) input?")
+def _group_macs(answer):
+    return _compare("03.1", answer, count_macs(nn.Conv2d(240, 240, 1, groups=3, bias=False), (1, 240, 28, 28)),
+                    "H·W·C_in·C_out / g")
+
+
+@exercise("03.2", "Two 1×1 convs 12 → 12 in 3 groups: from how many input channels can one output channel draw, "
+                  "without and with a channel shuffle between them? Answer {'without': ..., 'with': ...}")
+def _reach(answer):
+    from .blocks import ChannelShuffle
+    from .report import connectivity
+
+    def stack(shuffle):
+        return nn.Sequential(nn.Conv2d(12, 12, 1, groups=3, bias=False),
+                             ChannelShuffle(3) if shuffle else nn.Identity(),
+                             nn.Conv2d(12, 12, 1, groups=3, bias=False))
+
+    expected = {"without": int(connectivity(stack(False), 12)[0].sum()),
+                "with": int(connectivity(stack(True), 12)[0].sum())}
+    return _compare("03.2", answer, expected, "follow one output back through its group, then through the shuffle")
+
+
+@exercise("03.3", "Bytes of memory traffic of effedu.blocks.ChannelShuffle(3) on a (1, 240, 28, 28) float32 input?")
+def _shuffle_bytes(answer):
+    from .blocks import ChannelShuffle
+    from .counting import memory_traffic
+
+    return _compare("03.3", answer, memory_traffic(ChannelShuffle(3), (1, 240, 28, 28)),
+                    "the views are free; the final reshape reads and writes the whole tensor once")
+
+
+# --- lesson 04: too many groups, too many branches --------------------------------------------------------
+
+@exercise("04.1", "Memory traffic in elements (not bytes) of one 1×1 group conv c = 360 → 360, g = 8, bias-free, "
+                  "on a (1, 360, 56, 56) input — G2's largest setting?")
+def _g2_traffic(answer):
+    from .counting import memory_traffic
+
+    bytes_ = memory_traffic(nn.Conv2d(360, 360, 1, groups=8, bias=False), (1, 360, 56, 56))
+    return _compare("04.1", answer, bytes_ // 4, "h·w·2c + c²/g: input, output, weights")
+
+
+@exercise("04.2", "How many times more MACs does G3's 4-fragment series stack do than its 1-fragment stack "
+                  "(effedu.models.g3_fragment_stack, channels=128)?")
+def _g3_macs(answer):
+    from .models import g3_fragment_stack
+
+    def macs(fragments):
+        stack = g3_fragment_stack(fragments, False)
+        return count_macs(stack, (1, stack[0].fragments[0].in_channels, 56, 56))
+
+    return _compare("04.2", answer, macs(4) / macs(1), "four convs of c/2 channels: 4·(c/2)² against c²",
+                    rel=1e-3)

@@ -37,9 +37,9 @@ def latency_bars(frame: pd.DataFrame, ax=None, title: str = "") -> matplotlib.fi
     half_iqr = frame["iqr_ms"].to_numpy()[::-1] / 2
     colors = [_HIGHLIGHT if name == frame.index[0] else _BAR for name in names]
     ax.barh(names, medians, xerr=half_iqr, color=colors, capsize=3)
-    for y, (median, ratio) in enumerate(zip(medians, frame["ratio"].to_numpy()[::-1])):
-        ax.text(median, y, f"  {median:.2f} ms  (×{ratio:.2f})", va="center", fontsize=9)
-    ax.set_xlim(0, medians.max() * 1.45)
+    for y, (median, half, ratio) in enumerate(zip(medians, half_iqr, frame["ratio"].to_numpy()[::-1])):
+        ax.text(median + half, y, f"  {median:.2f} ms  (×{ratio:.2f})", va="center", fontsize=9)
+    ax.set_xlim(0, (medians + half_iqr).max() * 1.5)
     ax.set_xlabel(f"median latency, ms (whiskers: IQR) — {frame.attrs.get('device', '')}, "
                   f"{frame.attrs.get('threads', '?')} thread(s)")
     ax.set_title(title or "Measured latency (first = baseline)")
@@ -111,5 +111,99 @@ def sample_trace(data, ax=None, title: str = "") -> matplotlib.figure.Figure:
     ax.set_ylim(bottom=0)
     ax.legend(fontsize=8)
     ax.set_title(title or "Samples in the order they were taken")
+    fig.tight_layout()
+    return fig
+
+
+def ratio_sweep(frame: pd.DataFrame, x: str, series: str, candidate: str, ax=None,
+                title: str = "") -> matplotlib.figure.Figure:
+    """Measured time ratio (solid) and MAC ratio (dashed) of ``candidate`` to the baseline, against ``x``, one
+    line per value of ``series`` — where a promised saving becomes speed, and where it does not."""
+    fig, ax = _axes(ax, (7, 4.2))
+    rows = frame[frame["candidate"] == candidate]
+    for i, (value, group) in enumerate(rows.groupby(series)):
+        group = group.sort_values(x)
+        color = f"C{i}"
+        ax.plot(group[x], group["ratio"], "o-", color=color, label=f"measured, {series}={value}")
+        ax.plot(group[x], group["macs_ratio"], "--", color=color, alpha=0.6, label=f"MACs, {series}={value}")
+    ax.axhline(1.0, color="grey", lw=0.8)
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel(x)
+    ax.set_ylabel(f"{candidate} / baseline")
+    ax.set_ylim(bottom=0)
+    ax.legend(fontsize=7, ncol=2)
+    ax.set_title(title or f"{candidate}: promised (MACs) vs measured (time) ratio")
+    fig.tight_layout()
+    return fig
+
+
+def roofline(layers: pd.DataFrame, peaks: dict, ax=None, title: str = "", color_by: str = "kind",
+             ) -> matplotlib.figure.Figure:
+    """Each layer of a ``profile_layers`` frame on this machine's roofline: arithmetic intensity (FLOP/byte)
+    against achieved GFLOP/s, under min(peak, bandwidth × intensity) from ``report.machine_peaks``."""
+    import numpy as np
+
+    fig, ax = _axes(ax, (7, 4.5))
+    rows = layers[(layers["macs"] > 0) & (layers["latency_ms"] > 0)]
+    achieved = 2 * rows["macs"] / rows["latency_ms"] / 1e6
+    for i, (kind, group) in enumerate(rows.groupby(color_by)):
+        ax.scatter(group["intensity"], achieved[group.index], s=18, color=f"C{i}", label=kind, alpha=0.8)
+    ridge = peaks["peak_gflops"] / peaks["bandwidth_gbs"]
+    intensity = np.logspace(-1, 3, 100)
+    ax.plot(intensity, np.minimum(peaks["peak_gflops"], peaks["bandwidth_gbs"] * intensity), "k-", lw=1.2,
+            label=f"roofline: {peaks['bandwidth_gbs']:.0f} GB/s, {peaks['peak_gflops']:.0f} GFLOP/s")
+    ax.axvline(ridge, color="grey", ls=":", lw=0.8)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("arithmetic intensity, FLOP per byte moved")
+    ax.set_ylabel("achieved GFLOP/s")
+    ax.legend(fontsize=7)
+    ax.set_title(title or "Roofline: left of the dotted line, memory bound")
+    fig.tight_layout()
+    return fig
+
+
+def connectivity_maps(maps: dict, title: str = "") -> matplotlib.figure.Figure:
+    """Side-by-side boolean maps (output channel × input channel) from ``report.connectivity``."""
+    fig, axes = plt.subplots(1, len(maps), figsize=(3.4 * len(maps), 3.4))
+    plt.close(fig)
+    for ax, (name, reach) in zip(list(axes) if len(maps) > 1 else [axes], maps.items()):
+        ax.imshow(reach.numpy(), cmap="Blues", vmin=0, vmax=1)
+        ax.set_title(f"{name}\n{int(reach.sum())} of {reach.numel()} paths", fontsize=9)
+        ax.set_xlabel("input channel")
+        ax.set_ylabel("output channel")
+    fig.suptitle(title or "Which input channels can reach which outputs")
+    fig.tight_layout()
+    return fig
+
+
+def singular_values(weights: dict, ax=None, title: str = "") -> matplotlib.figure.Figure:
+    """Normalised singular values of conv filter banks (each reshaped to C_out × C_in·k²): a fast decay means
+    a low-rank factorization loses little."""
+    import torch
+
+    fig, ax = _axes(ax, (6, 3.8))
+    for name, weight in weights.items():
+        values = torch.linalg.svdvals(weight.detach().reshape(weight.shape[0], -1))
+        ax.plot(range(1, len(values) + 1), (values / values[0]).numpy(), "o-", ms=3, label=name)
+    ax.set_xlabel("rank (singular value index)")
+    ax.set_ylabel("σ_i / σ_1")
+    ax.set_ylim(0, 1.05)
+    ax.legend(fontsize=8)
+    ax.set_title(title or "Singular values of the filter bank")
+    fig.tight_layout()
+    return fig
+
+
+def relative_speed(table: pd.DataFrame, title: str = "", ylabel: str = "speed relative to the baseline",
+                   ) -> matplotlib.figure.Figure:
+    """Grouped bars: one group per row (setting), one bar per column (this machine, a paper's devices).
+    Missing values (settings a paper did not report) are left out."""
+    fig, ax = plt.subplots(figsize=(6.5, 3.8))
+    plt.close(fig)
+    table.plot.bar(ax=ax, rot=0)
+    ax.axhline(1.0, color="grey", lw=0.8)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
     fig.tight_layout()
     return fig

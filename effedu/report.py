@@ -17,7 +17,8 @@ def profile_layers(model: nn.Module, x: InputLike, *, threads: int | None = 1, d
 
     A layer is a leaf module, or a container's own ops (the ``x + identity`` and ReLU in a ResNet block's
     ``forward`` are rows of their own, type ``Bottleneck`` etc. — they are real time at 0 MACs). Columns:
-    ``layer, type, ops, out_shape, params, macs, bytes, intensity`` (FLOPs per byte moved, for the roofline),
+    ``layer, type, kind`` (see ``layer_kind``), ``ops, out_shape, params, macs, bytes, intensity`` (FLOPs per
+    byte moved, for the roofline),
     ``latency_ms`` (median over ``repeats`` runs of the layer's own time, measured with forward hooks) and
     ``share`` of the summed layer time. ``frame.attrs["model_latency_ms"]`` is the median end-to-end time of
     runs with the hooks switched off, alternated with the hooked runs, so the hooks' overhead is visible:
@@ -28,8 +29,10 @@ def profile_layers(model: nn.Module, x: InputLike, *, threads: int | None = 1, d
     modules = dict(model.named_modules())
     rows: dict[str, dict] = {}
     for r in records:
-        row = rows.setdefault(r.module, {"layer": r.module or "(model)", "type": type(modules[r.module]).__name__,
-                                         "ops": [], "out_shape": (), "macs": 0, "bytes": 0})
+        module = modules[r.module]
+        row = rows.setdefault(r.module, {"layer": r.module or "(model)", "type": type(module).__name__,
+                                         "kind": layer_kind(module), "ops": [], "out_shape": (), "macs": 0,
+                                         "bytes": 0})
         short = r.op.split(".")[1]
         if (r.bytes or r.macs) and short not in row["ops"]:
             row["ops"].append(short)
@@ -67,7 +70,7 @@ def profile_layers(model: nn.Module, x: InputLike, *, threads: int | None = 1, d
         row["ops"] = ", ".join(row["ops"])
         row["intensity"] = 2 * row["macs"] / row["bytes"] if row["bytes"] else float("nan")
     frame = pd.DataFrame(list(rows.values()), columns=[
-        "layer", "type", "ops", "out_shape", "params", "macs", "bytes", "intensity", "latency_ms"])
+        "layer", "type", "kind", "ops", "out_shape", "params", "macs", "bytes", "intensity", "latency_ms"])
     total = frame["latency_ms"].sum()
     frame["share"] = frame["latency_ms"] / total if total > 0 else 0.0
     frame.attrs["model_latency_ms"] = statistics.median(end_to_end) * 1e3
@@ -147,3 +150,47 @@ def describe_rankings(frame: pd.DataFrame) -> str:
                          f"**{b}**, yet takes {frame.loc[a, 'median_ms'] / frame.loc[b, 'median_ms']:.2f}× "
                          f"its time.")
     return "\n".join(lines)
+
+
+class _MatMul(nn.Module):
+    def forward(self, x):
+        return x @ x
+
+
+class _Copy(nn.Module):
+    def forward(self, x):
+        return x.clone()
+
+
+def machine_peaks(*, threads: int | None = 1, device=None, matrix_size: int = 1024,
+                  copy_megabytes: int = 64) -> dict:
+    """This machine's roofline: compute peak (GFLOP/s of a large matmul) and memory bandwidth (GB/s of a copy
+    too large for the caches), both timed with ``measure_latency`` and counted with effedu's own counters. A peak
+    is the best the machine can do, so the fastest sample counts, not the median."""
+    from .counting import count_macs, memory_traffic
+    from .timing import measure_latency
+
+    square = (matrix_size, matrix_size)
+    copy = (copy_megabytes * 2**20 // 4,)
+    matmul_ms = min(measure_latency(_MatMul(), square, threads=threads, device=device, budget_s=0.5).samples)
+    copy_ms = min(measure_latency(_Copy(), copy, threads=threads, device=device, budget_s=0.5).samples)
+    return {"peak_gflops": 2 * count_macs(_MatMul(), square) / matmul_ms / 1e6,
+            "bandwidth_gbs": memory_traffic(_Copy(), copy) / copy_ms / 1e6,
+            "threads": threads}
+
+
+def connectivity(model: nn.Module, in_channels: int) -> "torch.Tensor":
+    """Boolean matrix [output channel, input channel]: can input channel i influence output channel o?
+    Found structurally: every weight set to 1, a one-hot input per channel on a 1×1 image (so groups that never
+    mix stay visibly apart)."""
+    import copy as copying
+
+    import torch
+
+    probe = copying.deepcopy(model).eval()
+    with torch.no_grad():
+        for name, parameter in probe.named_parameters():
+            parameter.fill_(0.0 if name.endswith("bias") else 1.0)  # a bias would reach every channel
+        eye = torch.eye(in_channels).view(in_channels, in_channels, 1, 1)
+        reach = probe(eye).abs().flatten(2).sum(-1) > 0  # [input one-hot, output channel]
+    return reach.T

@@ -186,7 +186,8 @@ def compare_latency(candidates: Candidates, x: InputLike | None = None, *, threa
 
     ``candidates`` — ``{name: model}``, ``{name: (model, x)}`` for per-candidate inputs, or a list of models.
     Columns: ``median_ms``, ``iqr_ms``, ``cv``, ``ratio`` (median / the first candidate's median) and, with
-    ``counts=True``, ``params``, ``macs`` and ``bytes``. ``budget_s`` is the timing budget per candidate.
+    ``counts=True``, ``params``, ``macs``, ``bytes`` and ``macs_ratio`` (MACs / the first's: the promise that
+    ``ratio`` checks). ``budget_s`` is the timing budget per candidate.
     ``interleave=False`` times each candidate to the end before the next — only to show why not to.
     ``progress=True`` shows a progress bar over the rounds (for long sweeps).
     ``frame.attrs["results"]`` holds each candidate's ``LatencyResult`` (all samples), for plots.
@@ -197,7 +198,7 @@ def compare_latency(candidates: Candidates, x: InputLike | None = None, *, threa
 
 def _compare(candidates, x, *, threads, device, warmup, repeats, budget_s, number, interleave, counts,
              progress) -> pd.DataFrame:
-    from .counting import count_macs, count_params, memory_traffic
+    from .counting import count_params, record_ops
 
     _check_budget(warmup, repeats, budget_s, number)
     named = _named_candidates(candidates, x)
@@ -229,10 +230,13 @@ def _compare(candidates, x, *, threads, device, warmup, repeats, budget_s, numbe
         row = {"candidate": name, "median_ms": r.median_ms, "iqr_ms": r.iqr_ms, "cv": r.cv,
                "ratio": r.median_ms / baseline}
         if counts:
-            row.update(params=count_params(model), macs=count_macs(model, cx, device=run_device),
-                       bytes=memory_traffic(model, cx, device=run_device))
+            records = record_ops(model, cx, device=run_device)
+            row.update(params=count_params(model), macs=sum(r.macs for r in records),
+                       bytes=sum(r.bytes for r in records))
         rows.append(row)
     frame = pd.DataFrame(rows).set_index("candidate")
+    if counts and frame["macs"].iloc[0] > 0:
+        frame["macs_ratio"] = frame["macs"] / frame["macs"].iloc[0]  # beside "ratio": promised vs measured
     frame.attrs.update(results=results, threads=used_threads, device=str(run_device))
     noisy = [r.name for r in results.values() if r.noisy]
     if noisy:
@@ -241,6 +245,19 @@ def _compare(candidates, x, *, threads, device, warmup, repeats, budget_s, numbe
                       "budget_s / repeats before trusting small differences", NoisyMeasurementWarning,
                       stacklevel=3)  # point at the notebook line that called measure_ / compare_latency
     return frame
+
+
+def sweep(settings: Sequence[Mapping], build, x: InputLike | None = None, *, progress: bool = True,
+          **compare_options) -> pd.DataFrame:
+    """``compare_latency`` once per setting: ``build(**setting)`` returns the candidates. One row per
+    (setting, candidate), the setting's values as columns — ready for a line plot of ``ratio`` against them."""
+    frames = []
+    for setting in tqdm(list(settings), desc="sweep", disable=not progress):
+        frame = compare_latency(build(**setting), x, **compare_options).reset_index()
+        frames.append(frame.assign(**setting))
+    if not frames:
+        raise ValueError("settings must hold at least one setting")
+    return pd.concat(frames, ignore_index=True)
 
 
 def _cpu_name() -> str:

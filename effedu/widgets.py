@@ -24,7 +24,7 @@ from . import plots
 from .timing import compare_latency
 
 PLOTS = {"bars": plots.latency_bars, "distribution": plots.latency_distribution}
-TABLE_COLUMNS = ["median_ms", "iqr_ms", "ratio", "params", "macs", "bytes"]
+TABLE_COLUMNS = ["median_ms", "iqr_ms", "ratio", "macs_ratio", "params", "macs", "bytes"]
 
 
 class Explorer:
@@ -32,12 +32,13 @@ class Explorer:
 
     def __init__(self, controls: Mapping[str, widgets.ValueWidget], build: Callable[..., Mapping],
                  *, x=None, threads: int = 1, device=None, budget_s: float = 0.15, repeats: int = 9,
-                 plot: str = "bars", title: str = ""):
+                 plot: str = "bars", title: str = "", describe: Callable[..., str] | None = None):
         if plot not in PLOTS:
             raise ValueError(f"plot must be one of {sorted(PLOTS)}, got {plot!r}")
         self.controls = dict(controls)
         self.build, self.x, self.threads, self.device = build, x, threads, device
         self.budget_s, self.repeats, self.plot, self.title = budget_s, repeats, plot, title
+        self.describe = describe  # (result, **values) -> an extra line of HTML under the summary
         self.result: pd.DataFrame | None = None
         self.error: str | None = None
         self.status = widgets.HTML()
@@ -75,14 +76,16 @@ class Explorer:
             self.output.clear_output()
             return None
         self.result, self.error = result, None
-        self.status.value = self._summary(result, values, threads)
+        extra = f"<br>{self.describe(result, **values)}" if self.describe else ""
+        self.status.value = self._summary(result, values, threads) + extra
         self._redraw(result)
         return result
 
     @staticmethod
     def _summary(result: pd.DataFrame, values: dict, threads: int) -> str:
         settings = ", ".join(f"{k}={v}" for k, v in values.items())
-        parts = [f"<b>{html.escape(str(name))}</b>: {row.median_ms:.3f} ms (×{row.ratio:.2f})"
+        parts = [f"<b>{html.escape(str(name))}</b>: {row.median_ms:.3f} ms (time ×{row.ratio:.2f}"
+                 + (f", MACs ×{row.macs_ratio:.2f})" if "macs_ratio" in result.columns else ")")
                  for name, row in result.iterrows()]
         return (f"<span class='effedu-summary'>{html.escape(settings)} · {threads} thread(s) — "
                 + "; ".join(parts) + "</span>")
@@ -93,6 +96,7 @@ class Explorer:
         with self.output:
             self.output.clear_output(wait=True)
             display(table.style.format({"median_ms": "{:.3f}", "iqr_ms": "{:.3f}", "ratio": "{:.2f}",
+                                        "macs_ratio": "{:.2f}",
                                         "params": "{:,}", "macs": "{:,}", "bytes": "{:,}"}))
             display(figure)
 

@@ -42,3 +42,56 @@ def small_cnn() -> nn.Sequential:
 @pytest.fixture
 def rng():
     return torch.Generator().manual_seed(1234)
+
+
+# --- a JupyterLab server for the lab-command and browser tests ------------------------------------------
+
+import contextlib  # noqa: E402
+import os  # noqa: E402
+import socket  # noqa: E402
+import subprocess  # noqa: E402
+import time  # noqa: E402
+import urllib.error  # noqa: E402
+import urllib.request  # noqa: E402
+
+TOKEN = "effedu-test-token"
+
+
+def http_status(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status
+    except urllib.error.HTTPError as err:
+        return err.code
+    except urllib.error.URLError:
+        return 0  # not listening yet
+
+
+@contextlib.contextmanager
+def jupyter_server(command: list, state_dir, cwd):
+    """Start ``command`` (a JupyterLab command line) on a free port with a known token; yield its base URL.
+    Runtime files, settings and workspaces go to ``state_dir``, never to the user's own Jupyter folders."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(state_dir / "runtime"),
+           "JUPYTERLAB_SETTINGS_DIR": str(state_dir / "settings"),
+           "JUPYTERLAB_WORKSPACES_DIR": str(state_dir / "workspaces")}
+    log = open(state_dir / "jupyter.log", "w")
+    server = subprocess.Popen([*command, f"--ServerApp.port={port}", "--no-browser",
+                               f"--IdentityProvider.token={TOKEN}"], cwd=cwd, stdout=log, stderr=log, env=env)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 90
+        while time.time() < deadline and http_status(f"{base}/api/status?token={TOKEN}") != 200:
+            if server.poll() is not None:
+                raise RuntimeError(f"JupyterLab exited: {(state_dir / 'jupyter.log').read_text()[-2000:]}")
+            time.sleep(0.5)
+        yield base
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()

@@ -28,3 +28,21 @@ def test_unanswered_and_unknown():
     with pytest.raises(ValueError, match="exercise must be one of"):
         check("99.9", 1)
     assert "Conv2d" in question("00.1")
+
+
+@pytest.mark.parametrize("key,right,wrong", [
+    ("01.1", 1 / 256 + 1 / 25, 1 / 256 + 1 / 9),
+    ("01.2", 32 * 9 + 32 * 64 + 2 * 32 + 2 * 64, 32 * 9 + 32 * 64),
+    ("01.3", 2 * 56 * 56 * 128 * 128 / (4 * (56 * 56 * 256 + 128 * 128)), 56 * 56 * 128 * 128 / (56 * 56 * 256)),
+    ("02.1", 18 / 25, 9 / 25),
+    ("02.2", 28 * 28 * 16 * (64 * 9 + 64), 28 * 28 * 16 * 64 * 9),
+    ("02.3", 57, 64),
+    ("03.1", 28 * 28 * 240 * 240 // 3, 28 * 28 * 240 * 240),
+    ("03.2", {"without": 4, "with": 12}, {"without": 12, "with": 12}),
+    ("03.3", 2 * 240 * 28 * 28 * 4, 240 * 28 * 28 * 4),
+    ("04.1", 56 * 56 * 2 * 360 + 360 * 360 // 8, 56 * 56 * 2 * 360),
+    ("04.2", 1.0, 4.0),
+])
+def test_lesson_exercises(key, right, wrong):
+    assert check(key, right), repr(check(key, right))
+    assert not check(key, wrong)

@@ -1,0 +1,21 @@
+"""Tiny data sets that ship with the installed packages — nothing is downloaded at run time."""
+from __future__ import annotations
+
+import torch
+from torch.utils.data import TensorDataset
+
+
+def digits(*, test_fraction: float = 0.25, seed: int = 0) -> tuple[TensorDataset, TensorDataset]:
+    """scikit-learn's bundled handwritten digits: 1,797 grey 8×8 images of 0–9, as (N, 1, 8, 8) floats in
+    [0, 1]. Returns (train, test), split by a seeded shuffle."""
+    if not 0 < test_fraction < 1:
+        raise ValueError(f"test_fraction must be between 0 and 1, got {test_fraction!r}")
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    images = torch.tensor(bunch.images, dtype=torch.float32).unsqueeze(1) / 16.0
+    labels = torch.tensor(bunch.target, dtype=torch.long)
+    order = torch.randperm(len(labels), generator=torch.Generator().manual_seed(seed))
+    n_test = int(round(test_fraction * len(labels)))
+    test, train = order[:n_test], order[n_test:]
+    return TensorDataset(images[train], labels[train]), TensorDataset(images[test], labels[test])

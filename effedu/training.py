@@ -1,0 +1,44 @@
+"""Just enough training for the lessons: seeded, CPU-friendly, with a progress bar."""
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
+from tqdm.auto import trange
+
+from ._runtime import check_model, check_positive_int
+
+
+def fit(model: nn.Module, train: Dataset, *, epochs: int = 5, lr: float = 3e-3, batch_size: int = 64,
+        seed: int = 0, progress: bool = True) -> nn.Module:
+    """Train ``model`` with Adam and cross-entropy; the same ``seed`` gives the same weights on the same machine."""
+    check_model(model)
+    check_positive_int(epochs, "epochs")
+    check_positive_int(batch_size, "batch_size")
+    torch.manual_seed(seed)
+    loader = DataLoader(train, batch_size=batch_size, shuffle=True,
+                        generator=torch.Generator().manual_seed(seed))
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    model.train()
+    for _ in trange(epochs, desc="training", disable=not progress, leave=False):
+        for images, labels in loader:
+            optimizer.zero_grad()
+            nn.functional.cross_entropy(model(images), labels).backward()
+            optimizer.step()
+    return model.eval()
+
+
+def accuracy(model: nn.Module, data: Dataset, *, batch_size: int = 256) -> float:
+    """Fraction of ``data`` classified correctly (the model's train/eval flag is restored)."""
+    check_model(model)
+    was_training = model.training
+    model.eval()
+    correct = total = 0
+    try:
+        with torch.inference_mode():
+            for images, labels in DataLoader(data, batch_size=batch_size):
+                correct += (model(images).argmax(1) == labels).sum().item()
+                total += len(labels)
+    finally:
+        model.train(was_training)
+    return correct / total
