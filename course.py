@@ -3,6 +3,7 @@
 
     python3 course.py lab     # install into .venv, open JupyterLab on lesson 00 (127.0.0.1, with a token)
     python3 course.py test    # install into .venv, run the unit tests and every notebook under nbval
+    python3 course.py student # (re)write student/: the lessons without the cells tagged "solution"
 
 Works with the standard library alone on Linux, macOS and Windows (use ``py course.py …`` there). Everything
 is installed into ``.venv`` inside this folder, with the pinned versions of ``constraints.txt``; a second run
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -20,7 +22,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
-FIRST_LESSON = "notebooks/00_three_goals.ipynb"
+FIRST_LESSON = "00_three_goals.ipynb"
+STUDENT = ROOT / "student"
 TEST_TIMEOUT_S = 75 * 60  # nbclient can hang on a widget cell, rarely: never let a run hang for ever
 
 
@@ -51,16 +54,40 @@ def install() -> Path:
     return python
 
 
+def student_copies(overwrite: bool = False) -> list[Path]:
+    """Copies of notebooks/*.ipynb without the reference solutions (cells tagged "solution") in student/.
+    An existing copy is kept unless ``overwrite``: it holds the student's own work."""
+    STUDENT.mkdir(exist_ok=True)
+    written = []
+    for lesson in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        target = STUDENT / lesson.name
+        if target.exists() and not overwrite:
+            continue
+        notebook = json.loads(lesson.read_text(encoding="utf-8"))
+        notebook["cells"] = [cell for cell in notebook["cells"]
+                             if "solution" not in cell.get("metadata", {}).get("tags", [])]
+        target.write_text(json.dumps(notebook, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        written.append(target)
+    return written
+
+
 def lab_command(python: Path) -> list[str]:
     """JupyterLab bound to this machine only; it generates a fresh token and prints the URL that carries it."""
     command = [str(python), "-m", "jupyterlab", "--ServerApp.ip=127.0.0.1", f"--ServerApp.root_dir={ROOT}"]
     if getattr(os, "geteuid", lambda: 1)() == 0:
         command.append("--allow-root")  # containers and CI run as root; Jupyter refuses to start otherwise
-    return command + [FIRST_LESSON]
+    return command + [f"student/{FIRST_LESSON}"]
 
 
 def lab(extra: list[str]) -> None:
-    run(*lab_command(install()), *extra)
+    python = install()
+    student_copies()  # students work in student/; notebooks/ keeps the reference solutions for instructors
+    run(*lab_command(python), *extra)
+
+
+def student(extra: list[str]) -> None:
+    for path in student_copies(overwrite="--force" in extra):
+        print(f"wrote {path.relative_to(ROOT)}")
 
 
 def test(extra: list[str]) -> None:
@@ -77,9 +104,9 @@ def test(extra: list[str]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["lab", "test", "install"])
+    parser.add_argument("command", choices=["lab", "test", "install", "student"])
     args, extra = parser.parse_known_args()
-    {"lab": lab, "test": test, "install": lambda _: install()}[args.command](extra)
+    {"lab": lab, "test": test, "install": lambda _: install(), "student": student}[args.command](extra)
 
 
 if __name__ == "__main__":

@@ -90,7 +90,7 @@ class FactorizedConv(nn.Module):
 
 class LowRankConv(nn.Module):
     """A k×k conv whose filter bank W (C_out × C_in·k²) is factorised as U·V of rank r: a k×k conv to r
-    channels, then a 1×1 conv to C_out (Jaderberg et al. 2014; Zhang et al. 2015, "Accelerating very deep CNNs").
+    channels, then a 1×1 conv to C_out (Denton et al. 2014; Zhang et al. 2016, "Accelerating very deep CNNs").
 
     MACs = H'·W'·r·(C_in·k² + C_out), against H'·W'·C_out·C_in·k² for the full conv.
     Params = r·(C_in·k² + C_out) (+ C_out for a bias). ``LowRankConv.from_conv`` fills it from a trained
@@ -123,6 +123,11 @@ class LowRankConv(nn.Module):
             if conv.bias is not None:
                 low.combine.bias.copy_(conv.bias)
         return low
+
+    def relative_error(self, conv: nn.Conv2d) -> float:
+        """‖W − U·V‖ / ‖W‖ (Frobenius norms): how much of ``conv``'s filter bank this factorization misses."""
+        weight = conv.weight.detach()
+        return float((self.full_weight().detach() - weight).norm() / weight.norm())
 
     def full_weight(self) -> torch.Tensor:
         """The C_out × C_in × k × k filter bank this factorization stands for (U·V)."""

@@ -89,6 +89,11 @@ def _params_vs_macs(answer):
         "more_params": "linear" if count_params(linear) > count_params(conv) else "conv",
         "more_macs": "linear" if count_macs(linear, (1, 2048)) > count_macs(conv, (1, 32, 112, 112)) else "conv",
     }
+    if isinstance(answer, dict):
+        answer = {key: value.strip().lower() if isinstance(value, str) else value for key, value in answer.items()}
+    if not isinstance(answer, dict) or set(answer) != set(expected):
+        return CheckResult("00.2", False, "expected a dict {'more_params': 'linear' or 'conv', "
+                                          f"'more_macs': 'linear' or 'conv'}}, got {answer!r}")
     return _compare("00.2", answer, expected,
                     "a linear layer uses each weight once per input; a conv reuses each weight at every position")
 
@@ -124,7 +129,7 @@ def _separable_ratio(answer):
     shape = (1, 256, 14, 14)
     expected = (count_macs(DepthwiseSeparable(256, 256, kernel_size=5), shape)
                 / count_macs(ConvBNAct(256, 256, 5), shape))
-    return _compare("01.1", answer, expected, "MobileNetV1 Eq. 5: 1/N + 1/k²", rel=1e-3)
+    return _compare("01.1", answer, expected, "MobileNetV1 Eq. 5: 1/N + 1/k²", rel=5e-3)
 
 
 @exercise("01.2", "How many parameters does effedu.blocks.DepthwiseSeparable(32, 64) have, BatchNorm included?")
@@ -142,7 +147,7 @@ def _pointwise_intensity(answer):
 
     conv, shape = nn.Conv2d(128, 128, 1, bias=False), (1, 128, 56, 56)
     expected = 2 * count_macs(conv, shape) / memory_traffic(conv, shape)
-    return _compare("01.3", answer, expected, "bytes = 4·(hw·(c1 + c2) + c1·c2)", rel=1e-3)
+    return _compare("01.3", answer, expected, "bytes = 4·(hw·(c1 + c2) + c1·c2)", rel=5e-3)
 
 
 # --- lesson 02: low-rank filters --------------------------------------------------------------------------
@@ -152,7 +157,7 @@ def _two_threes(answer):
     shape = (1, 64, 20, 20)
     two = nn.Sequential(nn.Conv2d(64, 64, 3, padding=1), nn.Conv2d(64, 64, 3, padding=1))
     expected = count_macs(two, shape) / count_macs(nn.Conv2d(64, 64, 5, padding=2), shape)
-    return _compare("02.1", answer, expected, "count the k² terms: 3² + 3² against 5²", rel=1e-3)
+    return _compare("02.1", answer, expected, "count the k² terms: 3² + 3² against 5²", rel=5e-3)
 
 
 @exercise("02.2", "MACs of effedu.blocks.LowRankConv(64, 64, kernel_size=3, rank=16) on a (1, 64, 28, 28) input?")
@@ -218,14 +223,11 @@ def _g2_traffic(answer):
     return _compare("04.1", answer, bytes_ // 4, "h·w·2c + c²/g: input, output, weights")
 
 
-@exercise("04.2", "How many times more MACs does G3's 4-fragment series stack do than its 1-fragment stack "
-                  "(effedu.models.g3_fragment_stack, channels=128)?")
-def _g3_macs(answer):
+@exercise("04.2", "effedu.models.g3_fragment_stack(2, parallel=False) keeps G3's MACs equal to the 1-fragment "
+                  "block (one 1×1 conv, 128 channels). How many channels does each of its two series convs have?")
+def _g3_width(answer):
     from .models import g3_fragment_stack
 
-    def macs(fragments):
-        stack = g3_fragment_stack(fragments, False)
-        return count_macs(stack, (1, stack[0].fragments[0].in_channels, 56, 56))
-
-    return _compare("04.2", answer, macs(4) / macs(1), "four convs of c/2 channels: 4·(c/2)² against c²",
-                    rel=1e-3)
+    expected = g3_fragment_stack(2, False)[0].fragments[0].in_channels
+    return _compare("04.2", answer, expected,
+                    "two c×c convs must cost one 128×128 conv: 2c² = 128², so c = 128/√2, rounded to an even number")

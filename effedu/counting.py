@@ -66,6 +66,7 @@ def _aliases_input(func, args, out) -> bool:
     return bool(outputs) and all(t.untyped_storage().data_ptr() in inputs for t in outputs)
 
 
+_OVERWRITE_OPS = {"aten.copy_", "aten.fill_", "aten.zero_"}  # write their first argument without reading it
 _FREE_OPS = {"aten.detach", "aten.lift_fresh", "aten.alias", "aten.empty", "aten.empty_like",
              "aten.empty_strided", "aten.set_", "aten.resize_"}
 
@@ -85,6 +86,8 @@ class _OpRecorder(TorchDispatchMode):
         name = str(packet)  # "aten.add"
         if func.is_view or name in _FREE_OPS or _aliases_input(func, args, out):
             moved = 0  # a view only rewrites metadata
+        elif name in _OVERWRITE_OPS:
+            moved = _unique_bytes(_tensors((args[1:], kwargs))) + _unique_bytes(_tensors(out))  # dst not read
         else:
             moved = _unique_bytes(_tensors((args, kwargs))) + _unique_bytes(_tensors(out))
         macs = 0

@@ -343,6 +343,21 @@ def g3_fragment_stack(fragments: int, parallel: bool, channels: int = 128, block
     return nn.Sequential(*[FragmentBlock(width, fragments, parallel) for _ in range(blocks)])
 
 
+def g2_candidate(groups: int, blocks: int = 10, resolution: int = 56) -> tuple[nn.Sequential, tuple]:
+    """(G2 stack, its input shape) for ``groups`` at G2's equal-MACs width (``G2_SETTINGS``)."""
+    widths = dict(G2_SETTINGS)
+    if groups not in widths:
+        raise ValueError(f"groups must be one of {sorted(widths)} (G2's settings), got {groups!r}")
+    return g2_group_stack(groups, widths[groups], blocks), (1, widths[groups], resolution, resolution)
+
+
+def g3_candidate(fragments: int, parallel: bool, blocks: int = 10,
+                 resolution: int = 56) -> tuple[nn.Sequential, tuple]:
+    """(G3 stack, its input shape) — series stacks are narrower, so the shape comes with the stack."""
+    stack = g3_fragment_stack(fragments, parallel, blocks=blocks)
+    return stack, (1, stack[0].fragments[0].in_channels, resolution, resolution)
+
+
 def g4_bottleneck_stack(channels: int = 256, *, relu: bool = True, shortcut: bool = True,
                         blocks: int = 10) -> nn.Sequential:
     """G4: ``blocks`` ResNet bottlenecks (c → c/4 → c/4 → c) with ReLU and shortcut switchable (Table 4)."""

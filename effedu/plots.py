@@ -54,7 +54,7 @@ def latency_distribution(data, ax=None, title: str = "") -> matplotlib.figure.Fi
     fig, ax = _axes(ax, (6, 1.4 + 0.6 * len(results)))
     names = list(results)[::-1]
     samples = [results[name].samples for name in names]
-    ax.boxplot(samples, vert=False, widths=0.5, showfliers=False)
+    ax.boxplot(samples, orientation="horizontal", widths=0.5, showfliers=False)
     for y, values in enumerate(samples, start=1):
         jitter = [y + 0.12 * ((i * 7) % 5 - 2) / 2 for i in range(len(values))]  # fixed jitter: no RNG
         ax.plot(values, jitter, "o", ms=3, alpha=0.6, color=_BAR)
@@ -79,7 +79,7 @@ def three_goals(frame: pd.DataFrame, title: str = "") -> matplotlib.figure.Figur
         ax.set_xlim(0, relative.max() * 1.35)
         ax.set_title(label)
         ax.set_xlabel(f"relative to {frame.index[0]}")
-    fig.suptitle(title or "Three goals, three different rankings")
+    fig.suptitle(title or "Parameters, MACs and measured latency, relative to the first")
     fig.tight_layout()
     return fig
 
@@ -128,9 +128,9 @@ def ratio_sweep(frame: pd.DataFrame, x: str, series: str, candidate: str, ax=Non
         ax.plot(group[x], group["macs_ratio"], "--", color=color, alpha=0.6, label=f"MACs, {series}={value}")
     ax.axhline(1.0, color="grey", lw=0.8)
     ax.set_xscale("log", base=2)
+    ax.set_yscale("log")  # ratios: 0.1 and 10 are equally far from 1
     ax.set_xlabel(x)
-    ax.set_ylabel(f"{candidate} / baseline")
-    ax.set_ylim(bottom=0)
+    ax.set_ylabel(f"{candidate} / baseline (log scale)")
     ax.legend(fontsize=7, ncol=2)
     ax.set_title(title or f"{candidate}: promised (MACs) vs measured (time) ratio")
     fig.tight_layout()

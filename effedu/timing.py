@@ -185,7 +185,9 @@ def compare_latency(candidates: Candidates, x: InputLike | None = None, *, threa
     """Time several models interleaved (round-robin) and return one row per candidate.
 
     ``candidates`` — ``{name: model}``, ``{name: (model, x)}`` for per-candidate inputs, or a list of models.
-    Columns: ``median_ms``, ``iqr_ms``, ``cv``, ``ratio`` (median / the first candidate's median) and, with
+    Columns: ``median_ms``, ``iqr_ms``, ``cv``, ``ratio`` (median / the first candidate's median), ``ratio_lo``
+    and ``ratio_hi`` (quartiles of the per-round ratios: interleaving pairs the samples, so this is the ratio's
+    own noise — a difference inside [ratio_lo, ratio_hi] of 1.0 is not a difference) and, with
     ``counts=True``, ``params``, ``macs``, ``bytes`` and ``macs_ratio`` (MACs / the first's: the promise that
     ``ratio`` checks). ``budget_s`` is the timing budget per candidate.
     ``interleave=False`` times each candidate to the end before the next — only to show why not to.
@@ -227,8 +229,11 @@ def _compare(candidates, x, *, threads, device, warmup, repeats, budget_s, numbe
     rows = []
     for (name, model, cx, _), c in zip(named, runs):
         r = results[name]
+        # Interleaved rounds pair the samples: the spread of the per-round ratios is the ratio's own noise.
+        paired = [mine / base for mine, base in zip(c.samples, runs[0].samples)]
+        low, _, high = statistics.quantiles(paired, n=4, method="inclusive") if len(paired) > 1 else (1.0,) * 3
         row = {"candidate": name, "median_ms": r.median_ms, "iqr_ms": r.iqr_ms, "cv": r.cv,
-               "ratio": r.median_ms / baseline}
+               "ratio": r.median_ms / baseline, "ratio_lo": low, "ratio_hi": high}
         if counts:
             records = record_ops(model, cx, device=run_device)
             row.update(params=count_params(model), macs=sum(r.macs for r in records),
@@ -240,9 +245,10 @@ def _compare(candidates, x, *, threads, device, warmup, repeats, budget_s, numbe
     frame.attrs.update(results=results, threads=used_threads, device=str(run_device))
     noisy = [r.name for r in results.values() if r.noisy]
     if noisy:
-        warnings.warn(f"noisy measurement for {', '.join(noisy)}: the IQR exceeds "
-                      f"{NOISY_IQR_FRACTION:.0%} of the median — close other programs, use threads=1, or raise "
-                      "budget_s / repeats before trusting small differences", NoisyMeasurementWarning,
+        advice = "close other programs" + (", use threads=1" if used_threads != 1 else "")
+        warnings.warn(f"noisy measurement for {', '.join(noisy)}: the IQR exceeds {NOISY_IQR_FRACTION:.0%} of "
+                      f"the median — {advice}, or raise budget_s / repeats before trusting small differences "
+                      "(ratio_lo / ratio_hi show how far the ratios can be trusted)", NoisyMeasurementWarning,
                       stacklevel=3)  # point at the notebook line that called measure_ / compare_latency
     return frame
 
@@ -258,6 +264,13 @@ def sweep(settings: Sequence[Mapping], build, x: InputLike | None = None, *, pro
     if not frames:
         raise ValueError("settings must hold at least one setting")
     return pd.concat(frames, ignore_index=True)
+
+
+def available_cores() -> int:
+    """Logical CPUs this process may use (respects CPU affinity, as containers and Binder set it)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def _cpu_name() -> str:
@@ -298,6 +311,7 @@ def hardware() -> Hardware:
     return Hardware({
         "cpu": _cpu_name(),
         "logical cores": os.cpu_count(),
+        "usable cores": available_cores(),
         "torch threads": torch.get_num_threads(),
         "torch": torch.__version__,
         "backends": ", ".join(backends) or "none",

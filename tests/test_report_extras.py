@@ -113,3 +113,38 @@ def test_plots_return_figures():
                   progress=False, repeats=3, budget_s=0.01)
     assert plots.ratio_sweep(swept, x="c", series="c", candidate="y").axes
     assert not math.isnan(swept["ratio"].iloc[1])
+
+
+def test_g2_g3_candidates_carry_their_input_shapes():
+    stack, shape = models.g2_candidate(8, blocks=2)
+    assert shape == (1, 360, 56, 56) and len(stack) == 4 and stack[0].groups == 8
+    stack, shape = models.g3_candidate(2, parallel=False, blocks=1)
+    assert shape == (1, 90, 56, 56)
+    with pytest.raises(ValueError, match="groups must be one of"):
+        models.g2_candidate(3)
+
+
+def test_low_rank_relative_error_falls_to_zero_at_full_rank():
+    torch.manual_seed(0)
+    conv = nn.Conv2d(4, 6, 3, padding=1, bias=False)
+    errors = [blocks.LowRankConv.from_conv(conv, r).relative_error(conv) for r in (1, 3, 6)]
+    assert errors[0] > errors[1] > errors[2] and errors[2] < 1e-5
+
+
+def test_paired_ratio_interval_brackets_the_ratio():
+    frame = effedu.compare_latency({"a": nn.Conv2d(8, 8, 3), "b": nn.Conv2d(8, 32, 3)}, (1, 8, 16, 16), repeats=7,
+                                   budget_s=0.05)
+    assert frame.loc["a", "ratio_lo"] == frame.loc["a", "ratio_hi"] == 1.0
+    assert frame.loc["b", "ratio_lo"] <= frame.loc["b", "ratio_hi"]
+
+
+def test_copy_into_a_buffer_counts_one_read_and_one_write():
+    class CopyInto(nn.Module):
+        def forward(self, x):
+            return torch.empty_like(x).copy_(x)
+
+    assert effedu.memory_traffic(CopyInto(), (10, 10)) == 2 * 100 * 4
+
+
+def test_available_cores_is_positive():
+    assert 1 <= effedu.timing.available_cores() <= (__import__("os").cpu_count() or 1)
