@@ -231,3 +231,22 @@ def _g3_width(answer):
     expected = g3_fragment_stack(2, False)[0].fragments[0].in_channels
     return _compare("04.2", answer, expected,
                     "two c×c convs must cost one 128×128 conv: 2c² = 128², so c = 128/√2, rounded to an even number")
+
+
+# --- lesson 05: elementwise operations --------------------------------------------------------------------
+
+@exercise("05.1", "Bytes moved by the shortcut's add in a bottleneck whose output is (1, 256, 56, 56), float32?")
+def _add_bytes(answer):
+    from .blocks import Bottleneck
+    from .counting import record_ops
+
+    adds = [r.bytes for r in record_ops(Bottleneck(256, 256), (1, 256, 56, 56)) if r.op.startswith("aten.add")]
+    return _compare("05.1", answer, sum(adds), "an add reads two tensors and writes one, 4 bytes per element")
+
+
+@exercise("05.2", "Bytes moved by nn.BatchNorm2d(64) in inference on a (1, 64, 56, 56) float32 input?")
+def _batchnorm_bytes(answer):
+    from .counting import memory_traffic
+
+    return _compare("05.2", answer, memory_traffic(nn.BatchNorm2d(64), (1, 64, 56, 56)),
+                    "read the map and four 64-long vectors, write the map")

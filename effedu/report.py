@@ -200,3 +200,44 @@ def connectivity(model: nn.Module, in_channels: int) -> "torch.Tensor":
         eye = torch.eye(in_channels).view(in_channels, in_channels, 1, 1)
         reach = probe(eye).abs().flatten(2).sum(-1) > 0  # [input one-hot, output channel]
     return reach.T
+
+
+OP_CLASSES = [  # (class, ATen op names) — how profile_layers rows are grouped by what they do
+    ("conv / linear", ("convolution", "addmm", "mm")),
+    ("BatchNorm", ("native_batch_norm", "_native_batch_norm_legit_no_training", "batch_norm")),
+    ("activation", ("relu", "relu_", "hardtanh", "hardtanh_", "clamp", "clamp_", "sigmoid", "gelu")),
+    ("add / cat / copy", ("add", "add_", "cat", "clone", "copy_", "mul", "neg")),
+    ("pooling", ("max_pool2d", "max_pool2d_with_indices", "avg_pool2d", "mean")),
+]
+
+
+def op_class(ops: str) -> str:
+    """The class of a ``profile_layers`` row from its ``ops`` column ('conv / linear', 'BatchNorm', …)."""
+    names = [op.strip() for op in ops.split(",") if op.strip()]
+    for label, members in OP_CLASSES:
+        if any(name in members for name in names):
+            return label
+    return "other" if names else "views only"
+
+
+def time_by_op_class(layers: pd.DataFrame) -> pd.DataFrame:
+    """MACs, bytes and measured time per class of operator, with shares — the time that MAC counts miss."""
+    grouped = layers.assign(op_class=layers["ops"].map(op_class)).groupby("op_class")[["macs", "bytes", "latency_ms"]].sum()
+    grouped["macs_share"] = grouped["macs"] / grouped["macs"].sum()
+    grouped["time_share"] = grouped["latency_ms"] / grouped["latency_ms"].sum()
+    return grouped.sort_values("time_share", ascending=False)
+
+
+def receptive_field(model: nn.Module) -> tuple[int, int]:
+    """(receptive field, total stride) of a chain of convs and pools, taken in the order they are registered —
+    exact for sequential stems such as FaceBoxes' RDCL or a stack of 3×3 convs."""
+    field, jump = 1, 1
+    for module in model.modules():
+        if isinstance(module, (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)):
+            kernel = module.kernel_size if isinstance(module.kernel_size, int) else module.kernel_size[0]
+            stride = module.stride if isinstance(module.stride, int) else module.stride[0]
+            dilation = getattr(module, "dilation", 1)
+            dilation = dilation if isinstance(dilation, int) else dilation[0]
+            field += (kernel - 1) * dilation * jump
+            jump *= stride
+    return field, jump

@@ -48,3 +48,12 @@ def test_unanswered_and_unknown():
 def test_lesson_exercises(key, right, wrong):
     assert check(key, right), repr(check(key, right))
     assert not check(key, wrong)
+
+
+@pytest.mark.parametrize("key,right,wrong", [
+    ("05.1", 3 * 256 * 56 * 56 * 4, 2 * 256 * 56 * 56 * 4),
+    ("05.2", 2 * 64 * 56 * 56 * 4 + 4 * 64 * 4, 2 * 64 * 56 * 56 * 4),
+])
+def test_lesson_05_exercises(key, right, wrong):
+    assert check(key, right), repr(check(key, right))
+    assert not check(key, wrong)
