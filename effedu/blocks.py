@@ -358,17 +358,20 @@ class RDCL(nn.Module):
     """FaceBoxes' Rapidly Digested Convolutional Layers (Zhang et al. 2017, Sec. 3.1, Fig. 1): stride 32 in
     four layers — conv 7×7 s4 (24 filters, C.ReLU → 48), max-pool 3×3 s2, conv 5×5 s2 (64, C.ReLU → 128),
     max-pool 3×3 s2. MACs = (H/4)(W/4)·24·C_in·49 + (H/16)(W/16)·64·48·25.
-    Params = 24·49·C_in + 2·24 + 64·48·25 + 2·64.
+    Params = 24·49·C_in + 2·24 + 64·48·25 + 2·64. ``crelu=False`` computes the same output widths with plain
+    convs + ReLU, to measure what C.ReLU saves.
     """
 
     def __init__(self, in_channels: int = 3, *, widths: tuple[int, int] = (24, 64),
-                 kernels: tuple[int, int] = (7, 5), strides: tuple[int, int] = (4, 2)):
+                 kernels: tuple[int, int] = (7, 5), strides: tuple[int, int] = (4, 2), crelu: bool = True):
         super().__init__()
-        self.conv1 = ConvBNAct(in_channels, widths[0], kernels[0], strides[0], act=None)
-        self.crelu1 = CReLU()
+        # crelu=False: the convs compute all 2·width channels themselves, then a plain ReLU — twice the MACs
+        conv_widths = widths if crelu else (2 * widths[0], 2 * widths[1])
+        self.conv1 = ConvBNAct(in_channels, conv_widths[0], kernels[0], strides[0], act=None)
+        self.crelu1 = CReLU() if crelu else nn.ReLU(inplace=True)
         self.pool1 = nn.MaxPool2d(3, 2, 1)
-        self.conv2 = ConvBNAct(2 * widths[0], widths[1], kernels[1], strides[1], act=None)
-        self.crelu2 = CReLU()
+        self.conv2 = ConvBNAct(2 * widths[0], conv_widths[1], kernels[1], strides[1], act=None)
+        self.crelu2 = CReLU() if crelu else nn.ReLU(inplace=True)
         self.pool2 = nn.MaxPool2d(3, 2, 1)
         self.out_channels = 2 * widths[1]
 

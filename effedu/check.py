@@ -250,3 +250,42 @@ def _batchnorm_bytes(answer):
 
     return _compare("05.2", answer, memory_traffic(nn.BatchNorm2d(64), (1, 64, 56, 56)),
                     "read the map and four 64-long vectors, write the map")
+
+
+# --- lesson 06: bottleneck costs --------------------------------------------------------------------------
+
+@exercise("06.1", "What fraction of a ResNeXt unit's MACs (256 → 1×1 128 → 3×3 g=32 128 → 1×1 256) are in its "
+                  "two pointwise convs?")
+def _resnext_share(answer):
+    from .blocks import ResNeXtUnit
+    from .report import count_by_kind
+
+    expected = count_by_kind(ResNeXtUnit(256, 256), (1, 256, 14, 14)).loc["pointwise 1×1", "macs_share"]
+    return _compare("06.1", answer, float(expected), "per position: 2·256·128 against 9·128·128/32", rel=5e-3)
+
+
+@exercise("06.2", "Elements moved by one bias-free 1×1 conv 90 → 180 on a (1, 90, 56, 56) input (G1's 1:2 setting)?")
+def _g1_elements(answer):
+    from .counting import memory_traffic
+
+    return _compare("06.2", answer, memory_traffic(nn.Conv2d(90, 180, 1, bias=False), (1, 90, 56, 56)) // 4,
+                    "hw·(c1 + c2) + c1·c2")
+
+
+# --- lesson 07: large kernels early -----------------------------------------------------------------------
+
+@exercise("07.1", "Receptive field, in input pixels, of FaceBoxes' RDCL (7×7 s4, pool 3×3 s2, 5×5 s2, pool 3×3 s2)?")
+def _rdcl_field(answer):
+    from .blocks import RDCL
+    from .report import receptive_field
+
+    return _compare("07.1", answer, receptive_field(RDCL())[0],
+                    "each layer adds (k − 1) × (the product of the strides before it)")
+
+
+@exercise("07.2", "MACs of RDCL's first conv (24 filters, 7×7, stride 4, on RGB) at VGA, a (1, 3, 480, 640) input?")
+def _rdcl_conv1(answer):
+    from .blocks import RDCL
+
+    return _compare("07.2", answer, count_macs(RDCL().conv1, (1, 3, 480, 640)),
+                    "output 120×160 positions × 24 filters × 3·7·7")

@@ -343,6 +343,15 @@ def g3_fragment_stack(fragments: int, parallel: bool, channels: int = 128, block
     return nn.Sequential(*[FragmentBlock(width, fragments, parallel) for _ in range(blocks)])
 
 
+def g1_candidate(ratio: float, blocks: int = 10, resolution: int = 56,
+                 channels: int = 128) -> tuple[nn.Sequential, tuple]:
+    """(G1 stack, its input shape) with c2 / c1 = ``ratio`` at the MACs of a ``channels``×``channels`` conv:
+    c1 = channels/√ratio, c2 = channels·√ratio (rounded)."""
+    _check_multiplier(ratio, "ratio")
+    c1, c2 = max(1, round(channels / math.sqrt(ratio))), max(1, round(channels * math.sqrt(ratio)))
+    return g1_pointwise_stack(c1, c2, blocks), (1, c1, resolution, resolution)
+
+
 def g2_candidate(groups: int, blocks: int = 10, resolution: int = 56) -> tuple[nn.Sequential, tuple]:
     """(G2 stack, its input shape) for ``groups`` at G2's equal-MACs width (``G2_SETTINGS``)."""
     widths = dict(G2_SETTINGS)

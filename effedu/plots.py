@@ -207,3 +207,38 @@ def relative_speed(table: pd.DataFrame, title: str = "", ylabel: str = "speed re
     ax.set_title(title)
     fig.tight_layout()
     return fig
+
+
+def g1_memory(counted: pd.DataFrame, hw: int, macs_per_position: int, title: str = "") -> matplotlib.figure.Figure:
+    """ShuffleNetV2's G1: memory traffic of one 1×1 conv (elements) against c2/c1 at equal MACs. The curve is
+    hw·(c1 + c2) + c1·c2 with c1·c2 fixed; the dashed line its minimum 2·hw·√(c1c2) + c1c2, reached at c1 = c2.
+    ``counted`` holds the counted settings: columns ``ratio`` and ``elements``."""
+    import numpy as np
+
+    fig, ax = _axes(None, (6.5, 4))
+    ratios = np.linspace(1, max(12, counted["ratio"].max()), 200)
+    c1 = np.sqrt(macs_per_position / ratios)
+    ax.plot(ratios, hw * (c1 + c1 * ratios) + macs_per_position, color=_BAR, label="hw·(c1 + c2) + c1·c2")
+    bound = 2 * hw * np.sqrt(macs_per_position) + macs_per_position
+    ax.axhline(bound, color="grey", ls="--", label=f"lower bound (c1 = c2): {bound:,.0f}")
+    ax.scatter(counted["ratio"], counted["elements"], color=_HIGHLIGHT, zorder=3, label="counted by effedu")
+    ax.set_xlabel("c2 / c1 at equal MACs")
+    ax.set_ylabel("elements moved per 1×1 conv")
+    ax.set_ylim(bottom=0)
+    ax.legend(fontsize=8)
+    ax.set_title(title or "G1: equal channel widths minimise memory traffic")
+    fig.tight_layout()
+    return fig
+
+
+def share_bars(table: pd.DataFrame, columns: tuple = ("macs_share", "time_share"), title: str = "",
+               ) -> matplotlib.figure.Figure:
+    """Side-by-side horizontal bars of shares per row (e.g. per stage: share of the MACs and of the time)."""
+    fig, ax = plt.subplots(figsize=(6.5, 0.8 + 0.5 * len(table)))
+    plt.close(fig)
+    table[list(columns)][::-1].plot.barh(ax=ax)
+    ax.set_xlabel("share")
+    ax.set_xlim(0, 1)
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig

@@ -57,3 +57,21 @@ def test_lesson_exercises(key, right, wrong):
 def test_lesson_05_exercises(key, right, wrong):
     assert check(key, right), repr(check(key, right))
     assert not check(key, wrong)
+
+
+@pytest.mark.parametrize("key,right,wrong", [
+    ("06.1", 128 / 137, 0.5),
+    ("06.2", 56 * 56 * 270 + 90 * 180, 56 * 56 * 270),
+])
+def test_lesson_06_exercises(key, right, wrong):
+    assert check(key, right), repr(check(key, right))
+    assert not check(key, wrong)
+
+
+@pytest.mark.parametrize("key,right,wrong", [
+    ("07.1", 79, 63),
+    ("07.2", 120 * 160 * 24 * 3 * 49, 480 * 640 * 24 * 3 * 49),
+])
+def test_lesson_07_exercises(key, right, wrong):
+    assert check(key, right), repr(check(key, right))
+    assert not check(key, wrong)
