@@ -289,3 +289,21 @@ def _rdcl_conv1(answer):
 
     return _compare("07.2", answer, count_macs(RDCL().conv1, (1, 3, 480, 640)),
                     "output 120×160 positions × 24 filters × 3·7·7")
+
+
+# --- lesson 08: the five levels of redesign ---------------------------------------------------------------
+
+@exercise("08.1", "MACs of effedu.models.TinyNet('separable', width_mult=0.5) on a (1, 1, 16, 16) input?")
+def _tiny_macs(answer):
+    from .models import TinyNet
+
+    return _compare("08.1", answer, count_macs(TinyNet("separable", width_mult=0.5), (1, 1, 16, 16)),
+                    "count it: effedu.count_macs(model, (1, 1, 16, 16))")
+
+
+@exercise("08.2", "How many blocks (not counting the stem) does TinyNet(depths=(1, 2, 2), depth_mult=2) have?")
+def _tiny_blocks(answer):
+    from .models import TinyNet
+
+    return _compare("08.2", answer, len(TinyNet(depths=(1, 2, 2), depth_mult=2).features) - 1,
+                    "every stage's depth is multiplied (and rounded up)")

@@ -247,6 +247,55 @@ def _digits_layers(width: int, num_classes: int) -> nn.Sequential:
         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(2 * width, num_classes))
 
 
+def _plain(in_channels: int, out_channels: int, stride: int) -> nn.Module:
+    return ConvBNAct(in_channels, out_channels, 3, stride)
+
+
+TINY_BLOCKS = {  # block name → constructor (in_channels, out_channels, stride), for TinyNet
+    "plain 3×3": _plain, "separable": DepthwiseSeparable, "bottleneck": Bottleneck,
+    "inverted residual": InvertedResidual, "ShuffleNetV2 unit": ShuffleNetV2Unit,
+}
+
+
+class TinyNet(nn.Module):
+    """A small configurable backbone for the redesign lesson: a 3×3 stem, three stages of one block type (each
+    stage starts with stride 2), global pooling and a classifier. ``width_mult`` and ``depth_mult`` are
+    MobileNet's width multiplier and EfficientNet-style depth scaling; ``block`` swaps the building block.
+    ``seed`` fixes the initial weights without touching torch's global random state (``None``: unseeded)."""
+
+    def __init__(self, block: str = "separable", widths: tuple = (16, 32, 64), depths: tuple = (1, 2, 2), *,
+                 width_mult: float = 1.0, depth_mult: float = 1.0, in_channels: int = 1, num_classes: int = 10,
+                 seed: int | None = 0):
+        super().__init__()
+        if seed is not None:  # the same design starts from the same weights, wherever a lesson builds it
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(seed)
+                self._build(block, widths, depths, width_mult, depth_mult, in_channels, num_classes)
+        else:
+            self._build(block, widths, depths, width_mult, depth_mult, in_channels, num_classes)
+
+    def _build(self, block, widths, depths, width_mult, depth_mult, in_channels, num_classes) -> None:
+        if block not in TINY_BLOCKS:
+            raise ValueError(f"block must be one of {sorted(TINY_BLOCKS)}, got {block!r}")
+        _check_multiplier(width_mult, "width_mult")
+        _check_multiplier(depth_mult, "depth_mult")
+        if len(widths) != len(depths):
+            raise ValueError(f"widths and depths must have the same length, got {len(widths)} and {len(depths)}")
+        stem = make_divisible(widths[0] * width_mult, 8)
+        layers: list[nn.Module] = [ConvBNAct(in_channels, stem, 3)]
+        channels = stem
+        for width, depth in zip(widths, depths):
+            out_channels = make_divisible(width * width_mult, 8)
+            for i in range(max(1, math.ceil(depth * depth_mult))):
+                layers.append(TINY_BLOCKS[block](channels, out_channels, 2 if i == 0 else 1))
+                channels = out_channels
+        self.features = nn.Sequential(*layers)
+        self.classifier = Classifier(channels, num_classes)
+
+    def forward(self, x):
+        return self.classifier(self.features(x))
+
+
 REFERENCE_MODELS = {
     "MobileNetV1 1.0": mobilenet_v1, "MobileNetV2 1.0": mobilenet_v2, "ShuffleNet v1 g=3": shufflenet_v1,
     "ShuffleNetV2 1.0": shufflenet_v2, "ResNet-18": resnet18, "ResNet-50": resnet50,

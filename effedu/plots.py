@@ -242,3 +242,33 @@ def share_bars(table: pd.DataFrame, columns: tuple = ("macs_share", "time_share"
     ax.set_title(title)
     fig.tight_layout()
     return fig
+
+
+def pareto_front(frame: pd.DataFrame, x: str = "median_ms", y: str = "accuracy") -> list:
+    """Names of the rows no other row beats on both ``x`` (lower is better) and ``y`` (higher is better)."""
+    front = []
+    for name, row in frame.iterrows():
+        dominated = ((frame[x] <= row[x]) & (frame[y] >= row[y]) & ((frame[x] < row[x]) | (frame[y] > row[y]))).any()
+        if not dominated:
+            front.append(name)
+    return front
+
+
+def accuracy_latency(frames: dict, ax=None, title: str = "") -> matplotlib.figure.Figure:
+    """Accuracy against measured latency, one colour per group of designs (``{group: frame}``), with the
+    Pareto front of all of them drawn as a line: the designs nothing else beats on both axes."""
+    fig, ax = _axes(ax, (7, 4.5))
+    everything = pd.concat(frames.values())
+    for i, (group, frame) in enumerate(frames.items()):
+        ax.scatter(frame["median_ms"], frame["accuracy"], color=f"C{i}", label=group, zorder=3)
+        for name, row in frame.iterrows():
+            ax.annotate(str(name), (row["median_ms"], row["accuracy"]), fontsize=7, xytext=(3, 3),
+                        textcoords="offset points")
+    front = everything.loc[pareto_front(everything)].sort_values("median_ms")
+    ax.step(front["median_ms"], front["accuracy"], where="post", color="grey", lw=1, label="Pareto front")
+    ax.set_xlabel("median latency, ms (batch 1)")
+    ax.set_ylabel("test accuracy")
+    ax.legend(fontsize=7)
+    ax.set_title(title or "Accuracy against measured latency")
+    fig.tight_layout()
+    return fig

@@ -42,3 +42,23 @@ def accuracy(model: nn.Module, data: Dataset, *, batch_size: int = 256) -> float
     finally:
         model.train(was_training)
     return correct / total
+
+
+def train_and_measure(designs: dict, train: Dataset, test: Dataset, *, epochs: int = 6, seed: int = 0,
+                      threads: int | None = 1, device=None, budget_s: float = 0.3) -> "pd.DataFrame":
+    """Train every design (seeded, with a progress bar), then time them all interleaved at batch 1.
+    One row per design: accuracy, params, MACs, bytes, median latency and its ratio to the first."""
+    import pandas as pd
+    from tqdm.auto import tqdm
+
+    from .timing import compare_latency
+
+    if not designs:
+        raise ValueError("designs must hold at least one model")
+    accuracies = {}
+    for name, model in tqdm(list(designs.items()), desc="training designs"):
+        fit(model, train, epochs=epochs, seed=seed, progress=False)
+        accuracies[name] = accuracy(model, test)
+    shape = (1, *train[0][0].shape)
+    frame = compare_latency(designs, shape, threads=threads, device=device, budget_s=budget_s)
+    return frame.assign(accuracy=pd.Series(accuracies))

@@ -75,3 +75,12 @@ def test_lesson_06_exercises(key, right, wrong):
 def test_lesson_07_exercises(key, right, wrong):
     assert check(key, right), repr(check(key, right))
     assert not check(key, wrong)
+
+
+def test_lesson_08_exercises():
+    from effedu import count_macs
+    from effedu.models import TinyNet
+
+    assert check("08.1", count_macs(TinyNet("separable", width_mult=0.5), (1, 1, 16, 16)))
+    assert not check("08.1", count_macs(TinyNet("separable"), (1, 1, 16, 16)))
+    assert check("08.2", 10) and not check("08.2", 5)

@@ -130,3 +130,20 @@ def test_zoo_with_latency_has_timing_and_published_columns():
     frame = M.zoo(64, latency=True, budget_s=0.03, progress=False)
     assert {"median_ms", "ratio", "params", "macs", "bytes", "paper_macs_M", "source"} <= set(frame.columns)
     assert frame["ratio"].iloc[0] == 1.0 and (frame["median_ms"] > 0).all()
+
+
+@pytest.mark.parametrize("block", list(M.TINY_BLOCKS))
+def test_tiny_net_every_block(block):
+    model = M.TinyNet(block, width_mult=0.5)
+    with torch.no_grad():
+        assert model.eval()(torch.randn(2, 1, 16, 16)).shape == (2, 10)
+    assert len(M.TinyNet(block, depths=(1, 2, 2), depth_mult=2).features) == 1 + 10
+
+
+def test_tiny_net_errors():
+    with pytest.raises(ValueError, match="block must be one of"):
+        M.TinyNet("transformer")
+    with pytest.raises(ValueError, match="widths and depths"):
+        M.TinyNet(widths=(8, 16), depths=(1,))
+    with pytest.raises(ValueError, match="depth_mult"):
+        M.TinyNet(depth_mult=0)
