@@ -4,7 +4,7 @@ Parameters, compute (MACs) and speed are three different goals; the only fair ju
 measurement on the hardware in front of you. This package holds the measuring tools, the blocks, the
 reference models, the widgets and the plots that the lessons in ``notebooks/`` call.
 """
-from . import blocks, check, data, models, plots, report, training, widgets
+from . import blocks, check, data, models, nas, plots, report, training, widgets
 from ._runtime import default_device
 from .counting import count_macs, count_params, memory_traffic, record_ops
 from .report import profile_layers

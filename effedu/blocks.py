@@ -252,16 +252,18 @@ class InvertedResidual(nn.Module):
     1×1 expand to t·C_in (ReLU6) → 3×3 depthwise (ReLU6) → 1×1 linear projection; the input is added when
     stride = 1 and C_in = C_out. With e = t·C_in (no expansion layer when t = 1):
     MACs = H·W·C_in·e·[t≠1] + H'·W'·(9e + e·C_out).  Params = C_in·e·[t≠1] + 9e + e·C_out + 2e·(1 + [t≠1]) + 2·C_out.
+    ``kernel_size`` k replaces the 9 (= 3²) by k² (MnasNet searches k ∈ {3, 5}).
     """
 
-    def __init__(self, in_channels: int, out_channels: int, stride: int = 1, *, expand_ratio: int = 6):
+    def __init__(self, in_channels: int, out_channels: int, stride: int = 1, *, expand_ratio: int = 6,
+                 kernel_size: int = 3):
         super().__init__()
         _stride(stride)
         _positive(in_channels=in_channels, out_channels=out_channels, expand_ratio=expand_ratio)
         hidden = in_channels * expand_ratio
         self.use_residual = stride == 1 and in_channels == out_channels
         self.pw = ConvBNAct(in_channels, hidden, 1, act=nn.ReLU6) if expand_ratio != 1 else nn.Identity()
-        self.dw = ConvBNAct(hidden, hidden, 3, stride, groups=hidden, act=nn.ReLU6)
+        self.dw = ConvBNAct(hidden, hidden, kernel_size, stride, groups=hidden, act=nn.ReLU6)
         self.pw_linear = ConvBNAct(hidden, out_channels, 1, act=None)
 
     def forward(self, x):

@@ -307,3 +307,22 @@ def _tiny_blocks(answer):
 
     return _compare("08.2", answer, len(TinyNet(depths=(1, 2, 2), depth_mult=2).features) - 1,
                     "every stage's depth is multiplied (and rounded up)")
+
+
+# --- lesson 09: NAS ---------------------------------------------------------------------------------------
+
+@exercise("09.1", "MnasNet's soft reward (w = −0.07) of a network with accuracy 0.75 and latency 30 ms, for a "
+                  "target of 20 ms?")
+def _mnas_reward(answer):
+    from .nas import reward
+
+    return _compare("09.1", answer, reward(0.75, 30.0, 20.0), "ACC · (LAT / T)^w", rel=1e-3)
+
+
+@exercise("09.2", "How many latency-table entries (stem, every block, head) make up an architecture whose three "
+                  "stages have depths 2, 3 and 1?")
+def _table_entries(answer):
+    from .nas import Stage, _layout
+
+    arch = tuple(Stage("separable", 3, 3, 16 * (i + 1), depth) for i, depth in enumerate((2, 3, 1)))
+    return _compare("09.2", answer, len(_layout(arch)), "one stem, one entry per block, one head")

@@ -272,3 +272,30 @@ def accuracy_latency(frames: dict, ax=None, title: str = "") -> matplotlib.figur
     ax.set_title(title or "Accuracy against measured latency")
     fig.tight_layout()
     return fig
+
+
+def predicted_vs_measured(predicted, measured, title: str = "") -> matplotlib.figure.Figure:
+    """Left: predicted against measured latency with the ±10 % band. Right: the distribution of the errors."""
+    import numpy as np
+
+    predicted, measured = np.asarray(predicted, float), np.asarray(measured, float)
+    errors = predicted / measured - 1
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    plt.close(fig)
+    top = max(predicted.max(), measured.max()) * 1.1
+    line = np.linspace(0, top, 2)
+    left.fill_between(line, 0.9 * line, 1.1 * line, color="grey", alpha=0.2, label="±10 %")
+    left.plot(line, line, color="grey", lw=0.8)
+    left.scatter(measured, predicted, color=_BAR, s=18)
+    left.set_xlabel("measured latency, ms")
+    left.set_ylabel("predicted latency, ms")
+    left.set_xlim(0, top)
+    left.set_ylim(0, top)
+    left.legend(fontsize=8)
+    right.hist(errors * 100, bins=12, color=_BAR)
+    right.axvspan(-10, 10, color="grey", alpha=0.2)
+    right.set_xlabel("prediction error, %")
+    right.set_ylabel("networks")
+    fig.suptitle(title or f"Latency predictor: {np.mean(np.abs(errors) <= 0.1):.0%} of networks within ±10 %")
+    fig.tight_layout()
+    return fig

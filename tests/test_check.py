@@ -84,3 +84,8 @@ def test_lesson_08_exercises():
     assert check("08.1", count_macs(TinyNet("separable", width_mult=0.5), (1, 1, 16, 16)))
     assert not check("08.1", count_macs(TinyNet("separable"), (1, 1, 16, 16)))
     assert check("08.2", 10) and not check("08.2", 5)
+
+
+def test_lesson_09_exercises():
+    assert check("09.1", 0.75 * 1.5 ** -0.07) and not check("09.1", 0.75)
+    assert check("09.2", 8) and not check("09.2", 6)

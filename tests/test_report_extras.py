@@ -167,3 +167,8 @@ def test_pareto_front():
                          index=["fast", "mid", "dominated", "best"])
     assert plots.pareto_front(frame) == ["fast", "mid", "best"]
     assert plots.accuracy_latency({"all": frame}).axes
+
+
+def test_predicted_vs_measured_plot():
+    figure = plots.predicted_vs_measured([1.0, 2.1, 2.9], [1.0, 2.0, 3.5])
+    assert len(figure.axes) == 2 and "67%" in figure._suptitle.get_text()
