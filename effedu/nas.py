@@ -31,6 +31,7 @@ EXPANSIONS = (3, 6)  # inverted residuals only
 WIDTHS = (16, 24, 32, 48, 64)
 DEPTHS = (1, 2, 3)
 STEM_WIDTH = 16
+TABLE_FORMAT = "effedu latency table 2: fastest sample per entry, ms"
 INPUT = (1, 1, 16, 16)  # the digits of lesson 08, upsampled
 
 
@@ -151,20 +152,25 @@ def default_cache_dir() -> Path:
 
 
 class LatencyTable:
-    """Measured latency (ms) of every (block, shape) entry on this machine, saved to and loaded from JSON."""
+    """Measured latency (ms) of every (block, shape) entry on this machine, saved to and loaded from JSON.
+
+    Each entry is the *fastest* of its samples: other programs on a busy machine only ever add time, so the
+    minimum is the most repeatable estimate of what a block costs — compare it with a network's minimum."""
 
     def __init__(self, path: str | Path | None = None, *, threads: int = 1, budget_s: float = 0.1):
         from .timing import hardware
 
         info = hardware()
         self.machine = f"{info['cpu']} | {info['gpu']} | torch {info['torch']} | {threads} thread(s)"
+        self.format = TABLE_FORMAT
         self.path = Path(path) if path is not None else default_cache_dir() / "latency_table.json"
         self.threads, self.budget_s = threads, budget_s
         self.entries: dict[str, float] = {}
         self.scale = 1.0  # from calibrate(): measured / summed, fitted on networks the check does not use
         if self.path.exists():
             saved = json.loads(self.path.read_text())
-            if saved.get("machine") == self.machine:  # another machine's table would predict another machine
+            # Another machine's (or an older format's) table would predict something else: start afresh.
+            if saved.get("machine") == self.machine and saved.get("format") == self.format:
                 self.entries = saved["entries"]
 
     @staticmethod
@@ -191,15 +197,16 @@ class LatencyTable:
             warnings.simplefilter("ignore")  # single tiny modules are noisy; the predictor check shows the effect
             for entry in tqdm(todo, desc="latency table", disable=not progress or not todo):
                 module, shape = _module_for(entry)
-                self.entries[self.key(entry)] = measure_latency(module, shape, threads=self.threads,
-                                                                budget_s=self.budget_s, repeats=9).median_ms
+                result = measure_latency(module, shape, threads=self.threads, budget_s=self.budget_s, repeats=9)
+                self.entries[self.key(entry)] = min(result.samples)
         if todo:
             self.save()
         return len(todo)
 
     def save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.path.write_text(json.dumps({"machine": self.machine, "entries": self.entries}, indent=0))
+        self.path.write_text(json.dumps({"format": self.format, "machine": self.machine, "entries": self.entries},
+                                        indent=0))
 
     def summed(self, arch: Architecture) -> float:
         """The plain sum of the table entries of ``arch`` (ms)."""

@@ -185,7 +185,7 @@ def compare_latency(candidates: Candidates, x: InputLike | None = None, *, threa
     """Time several models interleaved (round-robin) and return one row per candidate.
 
     ``candidates`` — ``{name: model}``, ``{name: (model, x)}`` for per-candidate inputs, or a list of models.
-    Columns: ``median_ms``, ``iqr_ms``, ``cv``, ``ratio`` (median / the first candidate's median), ``ratio_lo``
+    Columns: ``median_ms``, ``min_ms`` (the fastest sample), ``iqr_ms``, ``cv``, ``ratio`` (median / the first candidate's median), ``ratio_lo``
     and ``ratio_hi`` (quartiles of the per-round ratios: interleaving pairs the samples, so this is the ratio's
     own noise — a difference inside [ratio_lo, ratio_hi] of 1.0 is not a difference) and, with
     ``counts=True``, ``params``, ``macs``, ``bytes`` and ``macs_ratio`` (MACs / the first's: the promise that
@@ -232,7 +232,7 @@ def _compare(candidates, x, *, threads, device, warmup, repeats, budget_s, numbe
         # Interleaved rounds pair the samples: the spread of the per-round ratios is the ratio's own noise.
         paired = [mine / base for mine, base in zip(c.samples, runs[0].samples)]
         low, _, high = statistics.quantiles(paired, n=4, method="inclusive") if len(paired) > 1 else (1.0,) * 3
-        row = {"candidate": name, "median_ms": r.median_ms, "iqr_ms": r.iqr_ms, "cv": r.cv,
+        row = {"candidate": name, "median_ms": r.median_ms, "min_ms": min(r.samples), "iqr_ms": r.iqr_ms, "cv": r.cv,
                "ratio": r.median_ms / baseline, "ratio_lo": low, "ratio_hi": high}
         if counts:
             records = record_ops(model, cx, device=run_device)
