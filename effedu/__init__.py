@@ -13,6 +13,7 @@ from .timing import LatencyResult, NoisyMeasurementWarning, compare_latency, har
 __version__ = "0.1.0"
 
 __all__ = [
+    "blocks", "data", "models", "nas", "plots", "report", "training", "widgets",
     "LatencyResult", "NoisyMeasurementWarning", "check", "compare_latency", "count_macs", "count_params",
     "default_device", "hardware", "measure_latency", "memory_traffic", "profile_layers", "record_ops",
 ]

@@ -35,7 +35,7 @@ def resolve_device(device: Union[str, torch.device, None], model: nn.Module | No
         return first.device if first is not None else torch.device("cpu")
     try:
         device = torch.device(device)
-    except (RuntimeError, TypeError) as err:
+    except (RuntimeError, TypeError):
         raise ValueError(f"device must be 'cpu', 'cuda' or a torch.device, got {device!r}") from None
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device={str(device)!r} was requested, but this machine has no CUDA GPU "

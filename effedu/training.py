@@ -1,12 +1,17 @@
 """Just enough training for the lessons: seeded, CPU-friendly, with a progress bar."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import trange
 
 from ._runtime import check_model, check_positive_int
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def fit(model: nn.Module, train: Dataset, *, epochs: int = 5, lr: float = 3e-3, batch_size: int = 64,

@@ -2,7 +2,7 @@
 import pytest
 import torch
 from conftest import Raising, small_cnn
-from torch import nn
+
 from torch.utils._python_dispatch import _get_current_dispatch_mode
 
 import effedu
