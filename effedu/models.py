@@ -304,8 +304,8 @@ REFERENCE_MODELS = {
 # What the papers print (MACs in millions at 224×224, params in millions), for side-by-side tables only.
 PUBLISHED = {
     "MobileNetV1 1.0": (569, 4.2, "Howard et al. 2017, Table 6"),
-    "MobileNetV2 1.0": (300, 3.4, "Sandler et al. 2018, Table 8"),
-    "ShuffleNet v1 g=3": (140, 1.9, "Zhang et al. 2018, Table 2"),
+    "MobileNetV2 1.0": (300, 3.4, "Sandler et al. 2018, Table 4"),
+    "ShuffleNet v1 g=3": (140, 1.9, "Zhang et al. 2018, Table 2 (MACs); params as counted"),
     "ShuffleNetV2 1.0": (146, 2.3, "Ma et al. 2018, Table 5"),
     "ResNet-18": (1814, 11.7, "torchvision"),
     "ResNet-50": (4089, 25.6, "torchvision"),
