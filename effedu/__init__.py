@@ -2,18 +2,23 @@
 
 Parameters, compute (MACs) and speed are three different goals; the only fair judge of speed is a
 measurement on the hardware in front of you. This package holds the measuring tools, the blocks, the
-reference models, the widgets and the plots that the lessons in ``notebooks/`` call.
+reference models, the verdicts, the widgets and the plots that the lessons in ``notebooks/`` call.
 """
-from . import blocks, check, data, models, nas, plots, report, training, widgets
-from ._runtime import default_device
+from . import (blocks, check, data, guidelines, machine, models, nas, plots, profiling, structure, training,
+               transforms, verdict, widgets)
+from ._runtime import ThreadSettingWarning
 from .counting import count_macs, count_params, memory_traffic, record_ops
-from .report import profile_layers
-from .timing import LatencyResult, NoisyMeasurementWarning, compare_latency, hardware, measure_latency
+from .machine import default_device, hardware
+from .profiling import profile_layers
+from .timing import LatencyResult, NoisyMeasurementWarning, compare_latency, compare_threads, measure_latency
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
+
 
 __all__ = [
-    "blocks", "data", "models", "nas", "plots", "report", "training", "widgets",
-    "LatencyResult", "NoisyMeasurementWarning", "check", "compare_latency", "count_macs", "count_params",
-    "default_device", "hardware", "measure_latency", "memory_traffic", "profile_layers", "record_ops",
+    "blocks", "check", "data", "guidelines", "machine", "models", "nas", "plots", "profiling", "structure", "training",
+    "transforms", "verdict", "widgets",
+    "LatencyResult", "NoisyMeasurementWarning", "ThreadSettingWarning", "compare_latency", "compare_threads",
+    "count_macs", "count_params", "default_device", "hardware", "measure_latency", "memory_traffic",
+    "profile_layers", "record_ops",
 ]

@@ -1,19 +1,25 @@
 """Shared plumbing of the profilers: argument checks and a guard that puts everything back.
 
-Every profiler in effedu runs a model the same way: check the arguments (naming the one that is wrong),
-put the model in ``eval()`` under ``torch.inference_mode()`` on the requested device and thread count, and
+Every profiler in effedu runs a model the same way (``guarded_run``): check the arguments (naming the one that is
+wrong), put the model in ``eval()`` under ``torch.inference_mode()`` on the requested device and thread count, and
 on the way out restore the train/eval flags, hooks, buffers, device and thread count — also when the model
-raises.
+raises. The small validators every module uses live here too, once.
 """
 from __future__ import annotations
 
 import contextlib
-from typing import Iterator, Sequence, Union
+import warnings
+from typing import Callable, Iterator, Sequence, Union
 
 import torch
 from torch import nn
 
 InputLike = Union[torch.Tensor, Sequence[int]]
+Device = Union[str, torch.device, None]
+
+
+class ThreadSettingWarning(UserWarning):
+    """torch did not take the requested thread count (macOS' native thread pool can be set only once)."""
 
 
 def check_model(model: object, argument: str = "model") -> nn.Module:
@@ -22,17 +28,37 @@ def check_model(model: object, argument: str = "model") -> nn.Module:
     return model
 
 
-def check_positive_int(value: object, argument: str) -> int:
+def positive_int(value: object, argument: str) -> int:
+    """``value`` if it is a positive integer (not a bool), else a ValueError naming ``argument``."""
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError(f"{argument} must be a positive integer, got {value!r}")
     return value
 
 
-def resolve_device(device: Union[str, torch.device, None], model: nn.Module | None = None) -> torch.device:
+def positive_number(value: object, argument: str) -> float:
+    """``value`` if it is a positive int or float (not a bool), else a ValueError naming ``argument``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise ValueError(f"{argument} must be a positive number, got {value!r}")
+    return value
+
+
+@contextlib.contextmanager
+def seeded(seed: int | None) -> Iterator[None]:
+    """Build under a fixed seed without touching torch's global random state (``None``: leave it unseeded).
+    The same design then starts from the same weights wherever a lesson builds it."""
+    if seed is None:
+        yield
+        return
+    with torch.random.fork_rng(devices=[]):  # the CPU generator only: model init happens there
+        torch.manual_seed(seed)
+        yield
+
+
+def resolve_device(device: Device, model: nn.Module | None = None) -> torch.device:
     """``None`` means: where the model's parameters already are (CPU for a parameter-free model)."""
     if device is None:
-        first = next(model.parameters(), None) if model is not None else None
-        return first.device if first is not None else torch.device("cpu")
+        found = model_device(model) if model is not None else None
+        return found if found is not None else torch.device("cpu")
     try:
         device = torch.device(device)
     except (RuntimeError, TypeError):
@@ -43,13 +69,6 @@ def resolve_device(device: Union[str, torch.device, None], model: nn.Module | No
     if device.type == "mps" and not torch.backends.mps.is_available():
         raise ValueError("device='mps' was requested, but the MPS backend is not available here")
     return device
-
-
-def default_device() -> torch.device:
-    """The GPU when there is one, else the CPU: what a lesson measures on."""
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    return torch.device("cpu")
 
 
 def make_input(x: InputLike, device: torch.device, argument: str = "x") -> torch.Tensor:
@@ -63,6 +82,8 @@ def make_input(x: InputLike, device: torch.device, argument: str = "x") -> torch
             raise TypeError(f"{argument} as a shape must hold integers, got {tuple(x)!r}")
         if any(s < 1 for s in x):
             raise ValueError(f"{argument} must have positive sizes, got shape {tuple(x)}")
+        if device.type == "meta":
+            return torch.empty(tuple(x), device=device)
         generator = torch.Generator().manual_seed(0)  # same data every call: counts never depend on luck
         return torch.randn(tuple(x), generator=generator).to(device)
     raise TypeError(f"{argument} must be a tensor or a shape tuple such as (1, 3, 224, 224), got {x!r}")
@@ -77,11 +98,12 @@ def model_device(model: nn.Module) -> torch.device | None:
 
 @contextlib.contextmanager
 def threads_fixed(threads: int | None) -> Iterator[int]:
-    """Fix torch's intra-op thread count for the block and restore it afterwards."""
+    """Fix torch's intra-op thread count for the block and restore it afterwards. Warns (``ThreadSettingWarning``)
+    when torch did not take the count — then every "N threads" label would be a lie."""
     before = torch.get_num_threads()
     if threads is not None:
-        check_positive_int(threads, "threads")
-        torch.set_num_threads(threads)
+        positive_int(threads, "threads")
+        set_threads(threads)
     try:
         yield torch.get_num_threads()
     finally:
@@ -89,14 +111,28 @@ def threads_fixed(threads: int | None) -> Iterator[int]:
             torch.set_num_threads(before)
 
 
+def set_threads(threads: int) -> None:
+    """``torch.set_num_threads`` that says so when the setting did not take effect."""
+    if torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)
+    if torch.get_num_threads() != threads:
+        warnings.warn(f"threads={threads} was requested, but torch runs {torch.get_num_threads()} thread(s): its "
+                      "thread pool may be settable only once per process (macOS); restart the kernel and set the "
+                      "thread count first", ThreadSettingWarning, stacklevel=3)
+
+
+# nn.Module keeps its hooks in these private dicts; restoring them depends on torch's internals (checked with
+# hasattr, so a torch release that renames one leaves that dict alone rather than failing).
+_HOOK_DICTS = ("_forward_hooks", "_forward_pre_hooks", "_forward_hooks_with_kwargs",
+               "_forward_pre_hooks_with_kwargs", "_forward_hooks_always_called")
+
+
 @contextlib.contextmanager
 def model_restored(model: nn.Module, device: torch.device | None = None) -> Iterator[nn.Module]:
     """Run ``model`` in eval mode (optionally on ``device``); restore flags, hooks, buffers and device."""
     modules = list(model.modules())
     training = [m.training for m in modules]
-    hook_dicts = ("_forward_hooks", "_forward_pre_hooks", "_forward_hooks_with_kwargs",
-                  "_forward_pre_hooks_with_kwargs", "_forward_hooks_always_called")
-    hooks = [{name: dict(getattr(m, name)) for name in hook_dicts if hasattr(m, name)} for m in modules]
+    hooks = [{name: dict(getattr(m, name)) for name in _HOOK_DICTS if hasattr(m, name)} for m in modules]
     buffers = [set(m._buffers) for m in modules]
     original_device = model_device(model)
     moved = device is not None and original_device is not None and original_device != device
@@ -118,21 +154,25 @@ def model_restored(model: nn.Module, device: torch.device | None = None) -> Iter
             model.to(original_device)
 
 
+_SHAPE_WORDS = ("channels", "size", "shape", "dimension", "Expected", "expected")
+
+
 def run_model(model: nn.Module, x: torch.Tensor, argument: str = "x") -> object:
-    """One forward pass; a shape error from inside the model becomes a ValueError naming ``x``."""
+    """One forward pass; a shape error from inside the model becomes a ValueError naming ``x``. (Which
+    RuntimeErrors are shape errors is guessed from torch's wording — a heuristic, kept in ``_SHAPE_WORDS``.)"""
     try:
         return model(x)
     except RuntimeError as err:
         message = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        if any(word in message for word in ("channels", "size", "shape", "dimension", "Expected", "expected")):
+        if any(word in message for word in _SHAPE_WORDS):
             raise ValueError(f"{argument} of shape {tuple(x.shape)} does not fit "
                              f"{type(model).__name__}: {message}") from None
         raise
 
 
 @contextlib.contextmanager
-def prepared(model: object, x: InputLike, *, device=None, threads: int | None = None,
-             argument: str = "x", decompose: bool = False) -> Iterator[tuple[nn.Module, torch.Tensor, int]]:
+def guarded_run(model: object, x: InputLike, *, device: Device = None, threads: int | None = None,
+                argument: str = "x", decompose: bool = False) -> Iterator[tuple[nn.Module, torch.Tensor, int]]:
     """Checks + eval + inference_mode + device + threads, all undone on exit. Yields (model, input, threads).
 
     ``decompose=True`` runs under ``no_grad`` instead of ``inference_mode``: composite ops (conv2d, linear,
@@ -154,18 +194,15 @@ def synchronize(device: torch.device) -> None:
 
 
 class ModuleStack:
-    """Forward hooks that keep the name of the module being run on a stack; removed by ``remove()``.
+    """Forward hooks that keep the name of the module being run on ``stack``; a context manager that removes
+    them on exit. ``on_enter(name)`` / ``on_leave(name)`` are called around every module (the per-layer
+    profiler hangs its clock there); ``enabled = False`` makes the hooks do nothing."""
 
-    With a ``clock`` (a function returning seconds) it also records each module's *exclusive* time — its
-    own ops, children's time subtracted — in ``self.exclusive_s[name]``, one entry per call.
-    """
-
-    def __init__(self, model: nn.Module, clock=None):
+    def __init__(self, model: nn.Module, on_enter: Callable[[str], None] | None = None,
+                 on_leave: Callable[[str], None] | None = None):
         self.stack = [""]
-        self.clock = clock
-        self._started: list[list[float]] = []  # (start, time spent in children)
-        self.exclusive_s: dict[str, list[float]] = {}
-        self.enabled = True  # profile_layers alternates hooked and (nearly) hook-free runs
+        self.on_enter, self.on_leave = on_enter, on_leave
+        self.enabled = True
         self.handles = []
         for name, module in model.named_modules():
             self.handles.append(module.register_forward_pre_hook(self._enter_hook(name)))
@@ -173,24 +210,21 @@ class ModuleStack:
 
     def _enter_hook(self, name: str):
         def hook(module, args):
-            if not self.enabled:
-                return
-            self.stack.append(name)
-            if self.clock is not None:
-                self._started.append([self.clock(), 0.0])
+            if self.enabled:
+                self.stack.append(name)
+                if self.on_enter is not None:
+                    self.on_enter(name)
         return hook
 
     def _leave(self, module, args, output):
-        if not self.enabled or len(self.stack) <= 1:
-            return
-        name = self.stack.pop()
-        if self.clock is not None and self._started:
-            start, children = self._started.pop()
-            inclusive = self.clock() - start
-            self.exclusive_s.setdefault(name, []).append(inclusive - children)
-            if self._started:
-                self._started[-1][1] += inclusive
+        if self.enabled and len(self.stack) > 1:
+            name = self.stack.pop()
+            if self.on_leave is not None:
+                self.on_leave(name)
 
-    def remove(self) -> None:
+    def __enter__(self) -> "ModuleStack":
+        return self
+
+    def __exit__(self, *exc) -> None:
         for handle in self.handles:
             handle.remove()

@@ -1,4 +1,5 @@
-"""Building blocks of efficient CNNs, one small ``nn.Module`` each, all built from ``ConvBNAct``.
+"""Building blocks of efficient CNNs, one small ``nn.Module`` each, built from ``ConvBNAct`` (``LowRankConv`` uses
+raw convs: its factors carry no BatchNorm of their own).
 
 Conventions (as torchvision's ``ops/misc.py``): ``in_channels, out_channels, stride`` positionally, options as
 keywords; sub-modules named by role (``pw``, ``dw``, ``pw_linear``, ``shortcut``); ``nn.Identity()`` where a
@@ -13,13 +14,20 @@ from typing import Callable, Sequence
 import torch
 from torch import nn
 
+from ._runtime import positive_int
+
 Activation = Callable[..., nn.Module] | None
 
 
 def _positive(**values: int) -> None:
     for name, value in values.items():
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        positive_int(value, name)
+
+
+def make_divisible(value: float, divisor: int = 8) -> int:
+    """Round channels to a multiple of ``divisor``, never more than 10 % down (MobileNetV2 / torchvision)."""
+    rounded = max(divisor, int(value + divisor / 2) // divisor * divisor)
+    return rounded + divisor if rounded < 0.9 * value else rounded
 
 
 def _divides(groups: int, groups_name: str, **channels: int) -> None:
@@ -397,3 +405,34 @@ class FaceBoxesInception(nn.Module):
 
     def forward(self, x):
         return torch.cat([self.branch1(x), self.branch_pool(x), self.branch3(x), self.branch33(x)], 1)
+
+
+class Classifier(nn.Sequential):
+    """Global average pool → flatten → (dropout) → fully connected. MACs = Params − C_out = C_in·C_out."""
+
+    def __init__(self, in_features: int, num_classes: int, dropout: float = 0.0):
+        super().__init__(nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                         nn.Dropout(dropout) if dropout else nn.Identity(), nn.Linear(in_features, num_classes))
+
+
+def _plain(in_channels: int, out_channels: int, stride: int = 1, *, kernel_size: int = 3) -> nn.Module:
+    return ConvBNAct(in_channels, out_channels, kernel_size, stride)
+
+
+BLOCKS: dict[str, Callable[..., nn.Module]] = {  # name → block (in_channels, out_channels, stride, **options)
+    "plain 3×3": _plain, "separable": DepthwiseSeparable, "bottleneck": Bottleneck,
+    "inverted residual": InvertedResidual, "ShuffleNetV2 unit": ShuffleNetV2Unit,
+}
+BLOCK_OPTIONS = {  # which of kernel_size / expand_ratio each block has (the others are fixed)
+    "plain 3×3": ("kernel_size",), "separable": ("kernel_size",), "bottleneck": (),
+    "inverted residual": ("kernel_size", "expand_ratio"), "ShuffleNetV2 unit": (),
+}
+
+
+def make_block(name: str, in_channels: int, out_channels: int, stride: int = 1, **options: int) -> nn.Module:
+    """The block registered as ``name`` in ``BLOCKS`` — the one registry the redesign lesson and the NAS search
+    share. ``options`` (kernel_size, expand_ratio) a block does not have are ignored."""
+    if name not in BLOCKS:
+        raise ValueError(f"block must be one of {sorted(BLOCKS)}, got {name!r}")
+    kept = {key: value for key, value in options.items() if key in BLOCK_OPTIONS[name]}
+    return BLOCKS[name](in_channels, out_channels, stride, **kept)

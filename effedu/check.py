@@ -12,7 +12,13 @@ from typing import Any, Callable
 
 from torch import nn
 
-from .counting import count_macs, count_params
+from . import nas
+from .blocks import RDCL, Bottleneck, ChannelShuffle, ConvBNAct, DepthwiseSeparable, LowRankConv, ResNeXtUnit
+from .counting import count_macs, count_params, memory_traffic, record_ops
+from .guidelines import g3_fragment_stack
+from .models import TinyNet
+from .profiling import count_by_kind
+from .structure import connectivity, receptive_field
 
 
 @dataclasses.dataclass
@@ -52,9 +58,20 @@ def _known(key: str) -> None:
 def check(key: str, answer: Any) -> CheckResult:
     """Check ``answer`` for exercise ``key``; never raises on a wrong answer, only on an unknown exercise."""
     _known(key)
-    if answer is None or answer is Ellipsis:
+    if _unanswered(answer):
         return CheckResult(key, False, "not answered yet — replace ... with your answer and run the cell again")
     return _EXERCISES[key][1](answer)
+
+
+def _unanswered(answer: Any) -> bool:
+    """``...``, ``None``, or a dict / list / tuple whose entries are all still ``...``."""
+    if answer is None or answer is Ellipsis:
+        return True
+    if isinstance(answer, dict):
+        return bool(answer) and all(_unanswered(value) for value in answer.values())
+    if isinstance(answer, (list, tuple)):
+        return bool(answer) and all(_unanswered(value) for value in answer)
+    return False
 
 
 def _compare(key: str, answer: Any, expected: Any, hint: str, rel: float = 0.0) -> CheckResult:
@@ -124,7 +141,6 @@ def _mean_vs_median(answer):
 @exercise("01.1", "MAC ratio of a 5×5 depthwise separable conv (dw 5×5 + 1×1, 256 → 256 channels) to a standard "
                   "5×5 conv 256 → 256, at any resolution?")
 def _separable_ratio(answer):
-    from .blocks import ConvBNAct, DepthwiseSeparable
 
     shape = (1, 256, 14, 14)
     expected = (count_macs(DepthwiseSeparable(256, 256, kernel_size=5), shape)
@@ -134,7 +150,6 @@ def _separable_ratio(answer):
 
 @exercise("01.2", "How many parameters does effedu.blocks.DepthwiseSeparable(32, 64) have, BatchNorm included?")
 def _separable_params(answer):
-    from .blocks import DepthwiseSeparable
 
     return _compare("01.2", answer, count_params(DepthwiseSeparable(32, 64)),
                     "C_in·k² + C_in·C_out, plus 2 per BatchNorm channel (γ and β) on both convs")
@@ -143,7 +158,6 @@ def _separable_params(answer):
 @exercise("01.3", "Arithmetic intensity (FLOPs per byte moved, FLOPs = 2·MACs) of a bias-free 1×1 conv 128 → 128 "
                   "on a (1, 128, 56, 56) float32 input?")
 def _pointwise_intensity(answer):
-    from .counting import memory_traffic
 
     conv, shape = nn.Conv2d(128, 128, 1, bias=False), (1, 128, 56, 56)
     expected = 2 * count_macs(conv, shape) / memory_traffic(conv, shape)
@@ -162,7 +176,6 @@ def _two_threes(answer):
 
 @exercise("02.2", "MACs of effedu.blocks.LowRankConv(64, 64, kernel_size=3, rank=16) on a (1, 64, 28, 28) input?")
 def _low_rank_macs(answer):
-    from .blocks import LowRankConv
 
     return _compare("02.2", answer, count_macs(LowRankConv(64, 64, kernel_size=3, rank=16), (1, 64, 28, 28)),
                     "H·W·r·(C_in·k² + C_out)")
@@ -171,7 +184,6 @@ def _low_rank_macs(answer):
 @exercise("02.3", "The largest rank r for which a rank-r LowRankConv still has fewer MACs than the full 3×3 conv "
                   "64 → 64?")
 def _break_even_rank(answer):
-    from .blocks import LowRankConv
 
     shape = (1, 64, 8, 8)
     full = count_macs(nn.Conv2d(64, 64, 3, padding=1, bias=False), shape)
@@ -190,8 +202,6 @@ def _group_macs(answer):
 @exercise("03.2", "Two 1×1 convs 12 → 12 in 3 groups: from how many input channels can one output channel draw, "
                   "without and with a channel shuffle between them? Answer {'without': ..., 'with': ...}")
 def _reach(answer):
-    from .blocks import ChannelShuffle
-    from .report import connectivity
 
     def stack(shuffle):
         return nn.Sequential(nn.Conv2d(12, 12, 1, groups=3, bias=False),
@@ -205,8 +215,6 @@ def _reach(answer):
 
 @exercise("03.3", "Bytes of memory traffic of effedu.blocks.ChannelShuffle(3) on a (1, 240, 28, 28) float32 input?")
 def _shuffle_bytes(answer):
-    from .blocks import ChannelShuffle
-    from .counting import memory_traffic
 
     return _compare("03.3", answer, memory_traffic(ChannelShuffle(3), (1, 240, 28, 28)),
                     "the views are free; the final reshape reads and writes the whole tensor once")
@@ -217,7 +225,6 @@ def _shuffle_bytes(answer):
 @exercise("04.1", "Memory traffic in elements (not bytes) of one 1×1 group conv c = 360 → 360, g = 8, bias-free, "
                   "on a (1, 360, 56, 56) input — G2's largest setting?")
 def _g2_traffic(answer):
-    from .counting import memory_traffic
 
     bytes_ = memory_traffic(nn.Conv2d(360, 360, 1, groups=8, bias=False), (1, 360, 56, 56))
     return _compare("04.1", answer, bytes_ // 4, "h·w·2c + c²/g: input, output, weights")
@@ -226,9 +233,8 @@ def _g2_traffic(answer):
 @exercise("04.2", "effedu.models.g3_fragment_stack(2, parallel=False) keeps G3's MACs equal to the 1-fragment "
                   "block (one 1×1 conv, 128 channels). How many channels does each of its two series convs have?")
 def _g3_width(answer):
-    from .models import g3_fragment_stack
 
-    expected = g3_fragment_stack(2, False)[0].fragments[0].in_channels
+    expected = g3_fragment_stack(2, False).in_channels
     return _compare("04.2", answer, expected,
                     "two c×c convs must cost one 128×128 conv: 2c² = 128², so c = 128/√2, rounded to an even number")
 
@@ -237,8 +243,6 @@ def _g3_width(answer):
 
 @exercise("05.1", "Bytes moved by the shortcut's add in a bottleneck whose output is (1, 256, 56, 56), float32?")
 def _add_bytes(answer):
-    from .blocks import Bottleneck
-    from .counting import record_ops
 
     adds = [r.bytes for r in record_ops(Bottleneck(256, 256), (1, 256, 56, 56)) if r.op.startswith("aten.add")]
     return _compare("05.1", answer, sum(adds), "an add reads two tensors and writes one, 4 bytes per element")
@@ -246,7 +250,6 @@ def _add_bytes(answer):
 
 @exercise("05.2", "Bytes moved by nn.BatchNorm2d(64) in inference on a (1, 64, 56, 56) float32 input?")
 def _batchnorm_bytes(answer):
-    from .counting import memory_traffic
 
     return _compare("05.2", answer, memory_traffic(nn.BatchNorm2d(64), (1, 64, 56, 56)),
                     "read the map and four 64-long vectors, write the map")
@@ -257,8 +260,6 @@ def _batchnorm_bytes(answer):
 @exercise("06.1", "What fraction of a ResNeXt unit's MACs (256 → 1×1 128 → 3×3 g=32 128 → 1×1 256) are in its "
                   "two pointwise convs?")
 def _resnext_share(answer):
-    from .blocks import ResNeXtUnit
-    from .report import count_by_kind
 
     expected = count_by_kind(ResNeXtUnit(256, 256), (1, 256, 14, 14)).loc["pointwise 1×1", "macs_share"]
     return _compare("06.1", answer, float(expected), "per position: 2·256·128 against 9·128·128/32", rel=5e-3)
@@ -266,7 +267,6 @@ def _resnext_share(answer):
 
 @exercise("06.2", "Elements moved by one bias-free 1×1 conv 90 → 180 on a (1, 90, 56, 56) input (G1's 1:2 setting)?")
 def _g1_elements(answer):
-    from .counting import memory_traffic
 
     return _compare("06.2", answer, memory_traffic(nn.Conv2d(90, 180, 1, bias=False), (1, 90, 56, 56)) // 4,
                     "hw·(c1 + c2) + c1·c2")
@@ -276,8 +276,6 @@ def _g1_elements(answer):
 
 @exercise("07.1", "Receptive field, in input pixels, of FaceBoxes' RDCL (7×7 s4, pool 3×3 s2, 5×5 s2, pool 3×3 s2)?")
 def _rdcl_field(answer):
-    from .blocks import RDCL
-    from .report import receptive_field
 
     return _compare("07.1", answer, receptive_field(RDCL())[0],
                     "each layer adds (k − 1) × (the product of the strides before it)")
@@ -285,7 +283,6 @@ def _rdcl_field(answer):
 
 @exercise("07.2", "MACs of RDCL's first conv (24 filters, 7×7, stride 4, on RGB) at VGA, a (1, 3, 480, 640) input?")
 def _rdcl_conv1(answer):
-    from .blocks import RDCL
 
     return _compare("07.2", answer, count_macs(RDCL().conv1, (1, 3, 480, 640)),
                     "output 120×160 positions × 24 filters × 3·7·7")
@@ -295,7 +292,6 @@ def _rdcl_conv1(answer):
 
 @exercise("08.1", "MACs of effedu.models.TinyNet('separable', width_mult=0.5) on a (1, 1, 16, 16) input?")
 def _tiny_macs(answer):
-    from .models import TinyNet
 
     return _compare("08.1", answer, count_macs(TinyNet("separable", width_mult=0.5), (1, 1, 16, 16)),
                     "count it: effedu.count_macs(model, (1, 1, 16, 16))")
@@ -303,7 +299,6 @@ def _tiny_macs(answer):
 
 @exercise("08.2", "How many blocks (not counting the stem) does TinyNet(depths=(1, 2, 2), depth_mult=2) have?")
 def _tiny_blocks(answer):
-    from .models import TinyNet
 
     return _compare("08.2", answer, len(TinyNet(depths=(1, 2, 2), depth_mult=2).features) - 1,
                     "every stage's depth is multiplied (and rounded up)")
@@ -314,15 +309,83 @@ def _tiny_blocks(answer):
 @exercise("09.1", "MnasNet's soft reward (w = −0.07) of a network with accuracy 0.75 and latency 30 ms, for a "
                   "target of 20 ms?")
 def _mnas_reward(answer):
-    from .nas import reward
 
-    return _compare("09.1", answer, reward(0.75, 30.0, 20.0), "ACC · (LAT / T)^w", rel=1e-3)
+    return _compare("09.1", answer, nas.reward(0.75, 30.0, 20.0), "ACC · (LAT / T)^w", rel=1e-3)
 
 
 @exercise("09.2", "How many latency-table entries (stem, every block, head) make up an architecture whose three "
                   "stages have depths 2, 3 and 1?")
 def _table_entries(answer):
-    from .nas import Stage, _layout
 
-    arch = tuple(Stage("separable", 3, 3, 16 * (i + 1), depth) for i, depth in enumerate((2, 3, 1)))
-    return _compare("09.2", answer, len(_layout(arch)), "one stem, one entry per block, one head")
+    arch = tuple(nas.Stage("separable", 3, 3, 16 * (i + 1), depth) for i, depth in enumerate((2, 3, 1)))
+    return _compare("09.2", answer, len(nas.table_entries(arch)), "one stem, one entry per block, one head")
+
+
+# --- guesses: a prediction written before a measurement, compared with it afterwards ----------------------
+
+@dataclasses.dataclass
+class GuessResult:
+    """How a guess compares with what was measured; shows as one sentence in a notebook."""
+    text: str
+    value: Any = None
+    off_by: float | None = None
+
+    def __str__(self) -> str:
+        return self.text
+
+    def _repr_markdown_(self) -> str:
+        return self.text
+
+
+def _as_number(answer: Any, argument: str) -> float:
+    """A number from what people type: 0.2, 20, "20", "20%", "3x", "3×" (a trailing % or ×/x is dropped)."""
+    if isinstance(answer, bool):
+        raise ValueError(f"{argument} must be a number, got {answer!r}")
+    if isinstance(answer, (int, float)):
+        return float(answer)
+    if isinstance(answer, str):
+        text = answer.strip().rstrip("%×xX").strip().replace(",", ".")
+        try:
+            return float(text)
+        except ValueError:
+            pass
+    raise ValueError(f"{argument} must be a number such as 0.2, 20 or '20%', got {answer!r}")
+
+
+def guess(answer: Any, measured: float, *, kind: str = "fraction", options: list | None = None) -> GuessResult:
+    """Compare a student's guess with the measurement. ``kind``:
+
+    * ``"fraction"`` — a share or ratio: accepts 0.2, "20%", "20" or 20 (numbers above 1 read as percent);
+      says how many percentage points off it was;
+    * ``"factor"`` — a speed-up or ratio such as 3 or "3×"; says by what factor it was off;
+    * ``"choice"`` — one of ``options`` (case-insensitive; "1", "2" … pick by position); right or not.
+    """
+    if _unanswered(answer):
+        return GuessResult("no guess yet — write one in the guess cell above and run both cells again")
+    try:
+        if kind == "choice":
+            names = [str(o) for o in (options or [])]
+            text = str(answer).strip()
+            chosen = names[int(text) - 1] if text.isdigit() and 0 < int(text) <= len(names) else text
+            match = next((n for n in names if n.lower() == chosen.lower()), None)
+            if match is None:
+                return GuessResult(f"your guess {answer!r} is not one of {names}")
+            right = match == str(measured)
+            return GuessResult(f"your guess: **{match}** — {'right' if right else f'measured: {measured}'}", match)
+        value = _as_number(answer, "your guess")
+        if kind == "fraction":
+            value = value / 100 if value > 1 else value
+            points = (value - measured) * 100
+            side = "too high" if points > 0 else "too low"
+            off = "spot on" if abs(points) < 0.5 else f"{abs(points):.0f} percentage points {side}"
+            return GuessResult(f"your guess {value:.0%} — measured {measured:.0%} ({off})", value, points / 100)
+        if kind == "factor":
+            if not value > 0:
+                raise ValueError(f"your guess must be a positive factor, got {answer!r}")
+            factor = value / measured
+            off = ("within 10 %" if abs(factor - 1) < 0.1 else
+                   f"{factor:.1f}× too high" if factor > 1 else f"{1 / factor:.1f}× too low")
+            return GuessResult(f"your guess {value:g}× — measured {measured:.2f}× ({off})", value, factor)
+    except ValueError as err:
+        return GuessResult(f"could not read the guess: {err}")
+    raise ValueError(f"kind must be 'fraction', 'factor' or 'choice', got {kind!r}")

@@ -13,7 +13,7 @@ def digits(*, size: int = 8, test_fraction: float = 0.25, seed: int = 0) -> tupl
         raise ValueError(f"test_fraction must be between 0 and 1, got {test_fraction!r}")
     if isinstance(size, bool) or not isinstance(size, int) or size < 8:
         raise ValueError(f"size must be an integer of at least 8 (the images are 8×8), got {size!r}")
-    from sklearn.datasets import load_digits
+    from sklearn.datasets import load_digits  # heavy: scikit-learn is needed for this data set only
 
     bunch = load_digits()
     images = torch.tensor(bunch.images, dtype=torch.float32).unsqueeze(1) / 16.0
@@ -24,3 +24,15 @@ def digits(*, size: int = 8, test_fraction: float = 0.25, seed: int = 0) -> tupl
     n_test = int(round(test_fraction * len(labels)))
     test, train = order[:n_test], order[n_test:]
     return TensorDataset(images[train], labels[train]), TensorDataset(images[test], labels[test])
+
+
+def holdout(dataset: TensorDataset, fraction: float = 0.2, *, seed: int = 0) -> tuple[TensorDataset, TensorDataset]:
+    """Split ``dataset`` into (rest, held out) by a seeded shuffle — e.g. a validation split carved from the
+    training data, so that a search never looks at the test split."""
+    if not 0 < fraction < 1:
+        raise ValueError(f"fraction must be between 0 and 1, got {fraction!r}")
+    images, labels = dataset.tensors
+    order = torch.randperm(len(labels), generator=torch.Generator().manual_seed(seed))
+    n_held = int(round(fraction * len(labels)))
+    held, rest = order[:n_held], order[n_held:]
+    return TensorDataset(images[rest], labels[rest]), TensorDataset(images[held], labels[held])

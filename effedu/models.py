@@ -1,5 +1,5 @@
-"""Reference networks assembled from ``effedu.blocks``, with their papers' width and resolution knobs, and the
-micro-benchmarks of ShuffleNetV2's guideline experiments G1–G4 (Ma et al. 2018, Sec. 2).
+"""Reference networks assembled from ``effedu.blocks``, with their papers' width and resolution knobs, the small
+networks of the redesign lessons (``TinyNet``, ``digits_cnn``) and the published figures each must reproduce.
 
 Architecture tables are literal rows copied from the papers (as torchvision's ``inverted_residual_setting``),
 so a reader can check them by eye. Every model takes any input resolution (global pooling before the head).
@@ -8,31 +8,12 @@ from __future__ import annotations
 
 import math
 
-import pandas as pd
 import torch
 from torch import nn
 
-from .blocks import (RDCL, Bottleneck, BasicBlock, ConvBNAct, DepthwiseSeparable, FaceBoxesInception,
-                     InvertedResidual, ShuffleNetV1Unit, ShuffleNetV2Unit)
-
-
-def make_divisible(value: float, divisor: int = 8) -> int:
-    """Round channels to a multiple of ``divisor``, never more than 10 % down (MobileNetV2 / torchvision)."""
-    rounded = max(divisor, int(value + divisor / 2) // divisor * divisor)
-    return rounded + divisor if rounded < 0.9 * value else rounded
-
-
-def _check_multiplier(value: float, name: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-        raise ValueError(f"{name} must be a positive number, got {value!r}")
-
-
-class Classifier(nn.Sequential):
-    """Global average pool → flatten → (dropout) → fully connected."""
-
-    def __init__(self, in_features: int, num_classes: int, dropout: float = 0.0):
-        super().__init__(nn.AdaptiveAvgPool2d(1), nn.Flatten(),
-                         nn.Dropout(dropout) if dropout else nn.Identity(), nn.Linear(in_features, num_classes))
+from ._runtime import positive_number, seeded
+from .blocks import (RDCL, BasicBlock, Bottleneck, Classifier, ConvBNAct, DepthwiseSeparable, FaceBoxesInception,
+                     InvertedResidual, ShuffleNetV1Unit, ShuffleNetV2Unit, make_block, make_divisible)
 
 
 class MobileNetV1(nn.Module):
@@ -45,7 +26,7 @@ class MobileNetV1(nn.Module):
 
     def __init__(self, width_mult: float = 1.0, num_classes: int = 1000):
         super().__init__()
-        _check_multiplier(width_mult, "width_mult")
+        positive_number(width_mult, "width_mult")
         channels = max(1, int(32 * width_mult))
         layers: list[nn.Module] = [ConvBNAct(3, channels, 3, 2)]
         for out_channels, stride in self.setting:
@@ -69,7 +50,7 @@ class MobileNetV2(nn.Module):
 
     def __init__(self, width_mult: float = 1.0, num_classes: int = 1000):
         super().__init__()
-        _check_multiplier(width_mult, "width_mult")
+        positive_number(width_mult, "width_mult")
         channels = make_divisible(32 * width_mult)
         last_channels = make_divisible(1280 * max(1.0, width_mult))
         layers: list[nn.Module] = [ConvBNAct(3, channels, 3, 2, act=nn.ReLU6)]
@@ -99,7 +80,7 @@ class ShuffleNetV1(nn.Module):
         super().__init__()
         if groups not in self.stage_channels:
             raise ValueError(f"groups must be one of {sorted(self.stage_channels)} (Table 1), got {groups!r}")
-        _check_multiplier(scale, "scale")
+        positive_number(scale, "scale")
         # Channels stay divisible by 4·groups so that every bottleneck (C_out/4) splits into the groups.
         widths = [int(round(c * scale / (4 * groups))) * 4 * groups for c in self.stage_channels[groups]]
         channels = 24
@@ -232,67 +213,43 @@ def faceboxes(num_classes: int = 2) -> FaceBoxes:
 def digits_cnn(width: int = 32, num_classes: int = 10, *, seed: int | None = 0) -> nn.Sequential:
     """A small plain CNN for 8×8 digit images (``effedu.data.digits``): trains in seconds on a CPU. ``seed``
     fixes the initial weights without touching torch's global random state (``None``: unseeded)."""
-    if seed is None:
-        return _digits_layers(width, num_classes)
-    with torch.random.fork_rng(devices=[]):  # the CPU generator only: model init happens there
-        torch.manual_seed(seed)
-        return _digits_layers(width, num_classes)
-
-
-def _digits_layers(width: int, num_classes: int) -> nn.Sequential:
-    return nn.Sequential(
-        nn.Conv2d(1, width, 3, padding=1), nn.ReLU(),
-        nn.Conv2d(width, 2 * width, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),  # (N, 2w, 4, 4)
-        nn.Conv2d(2 * width, 2 * width, 3, padding=1), nn.ReLU(),
-        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(2 * width, num_classes))
-
-
-def _plain(in_channels: int, out_channels: int, stride: int) -> nn.Module:
-    return ConvBNAct(in_channels, out_channels, 3, stride)
-
-
-TINY_BLOCKS = {  # block name → constructor (in_channels, out_channels, stride), for TinyNet
-    "plain 3×3": _plain, "separable": DepthwiseSeparable, "bottleneck": Bottleneck,
-    "inverted residual": InvertedResidual, "ShuffleNetV2 unit": ShuffleNetV2Unit,
-}
+    with seeded(seed):
+        return nn.Sequential(
+            nn.Conv2d(1, width, 3, padding=1), nn.ReLU(),
+            nn.Conv2d(width, 2 * width, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),  # (N, 2w, 4, 4)
+            nn.Conv2d(2 * width, 2 * width, 3, padding=1), nn.ReLU(),
+            nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(2 * width, num_classes))
 
 
 class TinyNet(nn.Module):
-    """A small configurable backbone for the redesign lesson: a 3×3 stem, three stages of one block type (each
-    stage starts with stride 2), global pooling and a classifier. ``width_mult`` and ``depth_mult`` are
-    MobileNet's width multiplier and EfficientNet-style depth scaling; ``block`` swaps the building block.
-    ``seed`` fixes the initial weights without touching torch's global random state (``None``: unseeded)."""
+    """A small configurable backbone for the redesign lesson: a 3×3 stem, three stages of one block type from
+    ``blocks.BLOCKS`` (each stage starts with stride 2), global pooling and a classifier. ``width_mult`` and
+    ``depth_mult`` are MobileNet's width multiplier and EfficientNet-style depth scaling (a depth is rounded up,
+    at least 1 block per stage); ``block`` swaps the building block. ``seed`` fixes the initial weights without
+    touching torch's global random state (``None``: unseeded). Any ``nn.Module`` can take its place in the
+    lessons: ``TinyNet`` only saves writing one."""
 
     def __init__(self, block: str = "separable", widths: tuple = (16, 32, 64), depths: tuple = (1, 2, 2), *,
                  width_mult: float = 1.0, depth_mult: float = 1.0, in_channels: int = 1, num_classes: int = 10,
                  seed: int | None = 0):
         super().__init__()
-        if seed is not None:  # the same design starts from the same weights, wherever a lesson builds it
-            with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(seed)
-                self._build(block, widths, depths, width_mult, depth_mult, in_channels, num_classes)
-        else:
-            self._build(block, widths, depths, width_mult, depth_mult, in_channels, num_classes)
-
-    def _build(self, block, widths, depths, width_mult, depth_mult, in_channels, num_classes) -> None:
-        if block not in TINY_BLOCKS:
-            raise ValueError(f"block must be one of {sorted(TINY_BLOCKS)}, got {block!r}")
-        _check_multiplier(width_mult, "width_mult")
-        _check_multiplier(depth_mult, "depth_mult")
+        positive_number(width_mult, "width_mult")
+        positive_number(depth_mult, "depth_mult")
         if len(widths) != len(depths):
             raise ValueError(f"widths and depths must have the same length, got {len(widths)} and {len(depths)}")
-        stem = make_divisible(widths[0] * width_mult, 8)
-        layers: list[nn.Module] = [ConvBNAct(in_channels, stem, 3)]
-        channels = stem
-        for width, depth in zip(widths, depths):
-            out_channels = make_divisible(width * width_mult, 8)
-            for i in range(max(1, math.ceil(depth * depth_mult))):
-                layers.append(TINY_BLOCKS[block](channels, out_channels, 2 if i == 0 else 1))
-                channels = out_channels
-        self.features = nn.Sequential(*layers)
-        self.classifier = Classifier(channels, num_classes)
+        with seeded(seed):
+            stem = make_divisible(widths[0] * width_mult, 8)
+            layers: list[nn.Module] = [ConvBNAct(in_channels, stem, 3)]
+            channels = stem
+            for width, depth in zip(widths, depths):
+                out_channels = make_divisible(width * width_mult, 8)
+                for i in range(max(1, math.ceil(depth * depth_mult))):
+                    layers.append(make_block(block, channels, out_channels, 2 if i == 0 else 1))
+                    channels = out_channels
+            self.features = nn.Sequential(*layers)
+            self.classifier = Classifier(channels, num_classes)
 
-    def forward(self, x):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier(self.features(x))
 
 
@@ -301,7 +258,8 @@ REFERENCE_MODELS = {
     "ShuffleNetV2 1.0": shufflenet_v2, "ResNet-18": resnet18, "ResNet-50": resnet50,
 }
 
-# What the papers print (MACs in millions at 224×224, params in millions), for side-by-side tables only.
+# What the papers print (MACs in millions at 224×224, params in millions), for side-by-side tables only
+# (effedu.profiling.zoo puts them beside the counted and measured numbers).
 PUBLISHED = {
     "MobileNetV1 1.0": (569, 4.2, "Howard et al. 2017, Table 6"),
     "MobileNetV2 1.0": (300, 3.4, "Sandler et al. 2018, Table 4"),
@@ -310,113 +268,3 @@ PUBLISHED = {
     "ResNet-18": (1814, 11.7, "torchvision"),
     "ResNet-50": (4089, 25.6, "torchvision"),
 }
-
-
-def zoo(resolution: int = 224, *, latency: bool = False, threads: int = 1, budget_s: float = 1.0,
-        progress: bool = True) -> pd.DataFrame:
-    """The reference models at ``resolution``: params, MACs, memory traffic, the published figures beside
-    them, and (``latency=True``) median latency measured interleaved — the "fewer MACs, yet slower" data."""
-    from .counting import count_macs, count_params, memory_traffic
-    from .timing import compare_latency
-
-    _check_multiplier(resolution, "resolution")
-    shape = (1, 3, resolution, resolution)
-    models = {name: build() for name, build in REFERENCE_MODELS.items()}
-    if latency:
-        frame = compare_latency(models, shape, threads=threads, budget_s=budget_s, progress=progress)
-    else:
-        frame = pd.DataFrame({"params": {n: count_params(m) for n, m in models.items()},
-                              "macs": {n: count_macs(m, shape) for n, m in models.items()},
-                              "bytes": {n: memory_traffic(m, shape) for n, m in models.items()}})
-        frame.index.name = "candidate"
-    frame["paper_macs_M"] = [PUBLISHED[n][0] for n in frame.index]
-    frame["paper_params_M"] = [PUBLISHED[n][1] for n in frame.index]
-    frame["source"] = [PUBLISHED[n][2] for n in frame.index]
-    return frame
-
-
-# --- ShuffleNetV2's guideline experiments (Ma et al. 2018, Sec. 2; input 56×56, 10 stacked blocks) ----------
-
-G1_SETTINGS = [(128, 128), (90, 180), (52, 312), (36, 432)]  # c1, c2 at equal MACs: 1:1, 1:2, 1:6, 1:12
-G2_SETTINGS = [(1, 128), (2, 180), (4, 256), (8, 360)]  # groups, channels at equal MACs
-G3_SETTINGS = [(1, False), (2, False), (4, False), (2, True), (4, True)]  # fragments, parallel
-
-
-def g1_pointwise_stack(c1: int, c2: int, blocks: int = 10) -> nn.Sequential:
-    """G1: ``blocks`` × [1×1 conv c1→c2, 1×1 conv c2→c1], bias-free, no BN or ReLU (Sec. 2, Table 1).
-    Per conv at h×w: MACs = hw·c1·c2, memory traffic ≥ hw·(c1 + c2) + c1·c2 elements, least at c1 = c2."""
-    for name, value in (("c1", c1), ("c2", c2), ("blocks", blocks)):
-        _check_multiplier(value, name)
-    layers = []
-    for _ in range(blocks):
-        layers += [nn.Conv2d(c1, c2, 1, bias=False), nn.Conv2d(c2, c1, 1, bias=False)]
-    return nn.Sequential(*layers)
-
-
-def g2_group_stack(groups: int, channels: int, blocks: int = 10) -> nn.Sequential:
-    """G2: ``blocks`` × two 1×1 group convs c→c in ``groups`` groups (Sec. 2, Table 2). Per conv at h×w:
-    MACs = hw·c²/g, memory traffic = hw·2c + c²/g elements — rising with g at equal MACs."""
-    if channels % groups:
-        raise ValueError(f"groups ({groups}) must divide channels ({channels})")
-    return nn.Sequential(*[nn.Conv2d(channels, channels, 1, groups=groups, bias=False) for _ in range(2 * blocks)])
-
-
-class FragmentBlock(nn.Module):
-    """G3: one block split into ``fragments`` 1×1 convs (Appendix Fig. 1). In series: ``fragments`` convs
-    c→c one after another. In parallel: ``fragments`` branches c→c/n on the same input, concatenated.
-    MACs per position: series n·c², parallel c² — ``g3_fragment_stack`` narrows series blocks to c/√n."""
-
-    def __init__(self, channels: int, fragments: int = 1, parallel: bool = False):
-        super().__init__()
-        if fragments not in (1, 2, 4):
-            raise ValueError(f"fragments must be 1, 2 or 4, got {fragments!r}")
-        if channels % fragments:
-            raise ValueError(f"fragments ({fragments}) must divide channels ({channels})")
-        self.parallel = parallel
-        out_channels = channels // fragments if parallel else channels
-        self.fragments = nn.ModuleList(nn.Conv2d(channels, out_channels, 1, bias=False) for _ in range(fragments))
-
-    def forward(self, x):
-        if self.parallel:
-            return torch.cat([conv(x) for conv in self.fragments], 1)
-        for conv in self.fragments:
-            x = conv(x)
-        return x
-
-
-def g3_fragment_stack(fragments: int, parallel: bool, channels: int = 128, blocks: int = 10) -> nn.Sequential:
-    """G3: ``blocks`` fragment blocks at equal MACs (Sec. 2, Table 3): parallel blocks keep c channels, series
-    blocks use c/√n (rounded to a multiple of n) so that n·(c/√n)² = c². Returns the stack; its input has
-    ``stack[0].fragments[0].in_channels`` channels."""
-    width = channels if parallel else int(round(channels / math.sqrt(fragments) / fragments)) * fragments
-    return nn.Sequential(*[FragmentBlock(width, fragments, parallel) for _ in range(blocks)])
-
-
-def g1_candidate(ratio: float, blocks: int = 10, resolution: int = 56,
-                 channels: int = 128) -> tuple[nn.Sequential, tuple]:
-    """(G1 stack, its input shape) with c2 / c1 = ``ratio`` at the MACs of a ``channels``×``channels`` conv:
-    c1 = channels/√ratio, c2 = channels·√ratio (rounded)."""
-    _check_multiplier(ratio, "ratio")
-    c1, c2 = max(1, round(channels / math.sqrt(ratio))), max(1, round(channels * math.sqrt(ratio)))
-    return g1_pointwise_stack(c1, c2, blocks), (1, c1, resolution, resolution)
-
-
-def g2_candidate(groups: int, blocks: int = 10, resolution: int = 56) -> tuple[nn.Sequential, tuple]:
-    """(G2 stack, its input shape) for ``groups`` at G2's equal-MACs width (``G2_SETTINGS``)."""
-    widths = dict(G2_SETTINGS)
-    if groups not in widths:
-        raise ValueError(f"groups must be one of {sorted(widths)} (G2's settings), got {groups!r}")
-    return g2_group_stack(groups, widths[groups], blocks), (1, widths[groups], resolution, resolution)
-
-
-def g3_candidate(fragments: int, parallel: bool, blocks: int = 10,
-                 resolution: int = 56) -> tuple[nn.Sequential, tuple]:
-    """(G3 stack, its input shape) — series stacks are narrower, so the shape comes with the stack."""
-    stack = g3_fragment_stack(fragments, parallel, blocks=blocks)
-    return stack, (1, stack[0].fragments[0].in_channels, resolution, resolution)
-
-
-def g4_bottleneck_stack(channels: int = 256, *, relu: bool = True, shortcut: bool = True,
-                        blocks: int = 10) -> nn.Sequential:
-    """G4: ``blocks`` ResNet bottlenecks (c → c/4 → c/4 → c) with ReLU and shortcut switchable (Table 4)."""
-    return nn.Sequential(*[Bottleneck(channels, channels, relu=relu, shortcut=shortcut) for _ in range(blocks)])

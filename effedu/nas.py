@@ -1,127 +1,143 @@
 """Latency-aware neural architecture search on your own machine, in the style of MnasNet (Tan et al. 2019).
 
 * A small MobileNetV2/ShuffleNet-style **search space**: three stages, each with a block type, kernel size,
-  expansion, width and depth, for the 16×16 digits task of lesson 08.
-* A **latency lookup table**: every (block, shape) a network can contain, measured once on this machine and
-  saved to a JSON file; the **predictor** sums a network's entries (blocks are the unit, so the operators fused
-  inside a block are measured together, as nn-Meter's kernels are).
-* MnasNet's **reward** ACC·(LAT/T)^w and an **evolutionary search** (regularized evolution, Real et al. 2019)
-  that maximises it, with accuracy from a cheap proxy supplied by the caller.
+  expansion, width and depth, for the 16×16 digits task of lesson 08 (blocks from ``blocks.BLOCKS``).
+* A **latency lookup table** in the manner of FBNet and ProxylessNAS: each (block, input shape) a network
+  contains, measured once on this machine's CPU (one thread, on purpose: the table is a CPU table wherever the
+  lesson runs) and saved to a JSON file; the **predictor** sums a network's entries (blocks are the unit, so the
+  operators fused inside a block are measured together, as nn-Meter's kernels are). MnasNet itself timed every
+  sampled model on a phone instead.
+* MnasNet's **reward** ACC·(LAT/T)^w, an **evolutionary search** (regularized evolution, Real et al. 2019) and a
+  **random search** of the same size to compare it with; accuracy from a cheap proxy that trains on the training
+  split and scores on a validation split carved from it — the test split judges only the finds.
 """
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import itertools
 import json
 import os
 import random
+import statistics
 import sys
+import warnings
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
+import pandas as pd
 import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from .blocks import ConvBNAct, DepthwiseSeparable, InvertedResidual, ShuffleNetV2Unit
-from .models import Classifier
+from . import blocks
+from ._runtime import positive_int, seeded
+from .blocks import Classifier, ConvBNAct, make_block
+from .machine import cpu_name
+from .timing import measure_latency
+from .training import accuracy, fit
 
-BLOCK_TYPES = ("separable", "inverted", "shufflev2")
-KERNELS = (3, 5)
-EXPANSIONS = (3, 6)  # inverted residuals only
+BLOCK_TYPES = ("separable", "inverted residual", "ShuffleNetV2 unit")
+SHORT_NAMES = {"separable": "sep", "inverted residual": "inv", "ShuffleNetV2 unit": "shuf"}
+KERNEL_SIZES = (3, 5)
+EXPAND_RATIOS = (3, 6)  # inverted residuals only
 WIDTHS = (16, 24, 32, 48, 64)
 DEPTHS = (1, 2, 3)
+STAGES = 3
 STEM_WIDTH = 16
-TABLE_FORMAT = "effedu latency table 2: fastest sample per entry, ms"
+TABLE_FORMAT = "effedu latency table 3: fastest sample per entry, ms, CPU"
 INPUT = (1, 1, 16, 16)  # the digits of lesson 08, upsampled
+_WIDTH_CHOICES = list(itertools.combinations_with_replacement(WIDTHS, STAGES))  # non-decreasing widths
 
 
 @dataclasses.dataclass(frozen=True)
 class Stage:
-    """One stage of the search space; its first block has stride 2."""
+    """One stage of the search space; its first block has stride 2. Choices a block does not have (a
+    ShuffleNetV2 unit's kernel, any expansion but an inverted residual's) are fixed, so one network has one
+    name and one cache entry."""
     block: str
-    kernel: int
-    expansion: int
-    width: int
+    kernel_size: int
+    expand_ratio: int
+    out_channels: int
     depth: int
 
     def __post_init__(self):
         if self.block not in BLOCK_TYPES:
             raise ValueError(f"block must be one of {BLOCK_TYPES}, got {self.block!r}")
-        if self.kernel not in KERNELS:
-            raise ValueError(f"kernel must be one of {KERNELS}, got {self.kernel!r}")
-        if self.width % 2 or self.width < 2:
-            raise ValueError(f"width must be a positive even number, got {self.width!r}")
-        if self.depth < 1:
-            raise ValueError(f"depth must be at least 1, got {self.depth!r}")
-        # Choices a block does not have are fixed, so that one network has one name (and one cache entry).
-        if self.block == "shufflev2":
-            object.__setattr__(self, "kernel", 3)
-        if self.block != "inverted":
-            object.__setattr__(self, "expansion", EXPANSIONS[0])
+        if self.kernel_size not in KERNEL_SIZES:
+            raise ValueError(f"kernel_size must be one of {KERNEL_SIZES}, got {self.kernel_size!r}")
+        if self.out_channels % 2 or self.out_channels < 2:
+            raise ValueError(f"out_channels must be a positive even number, got {self.out_channels!r}")
+        positive_int(self.depth, "depth")
+        options = blocks.BLOCK_OPTIONS[self.block]
+        if "kernel_size" not in options:
+            object.__setattr__(self, "kernel_size", KERNEL_SIZES[0])
+        if "expand_ratio" not in options:
+            object.__setattr__(self, "expand_ratio", EXPAND_RATIOS[0])
 
 
-Architecture = tuple  # of Stage
+Architecture = tuple[Stage, ...]
 
 
 def describe(arch: Architecture) -> str:
-    """A short readable name: 'sep3-24×2 | inv5t6-32×1 | shuf3-48×2'."""
-    short = {"separable": "sep", "inverted": "inv", "shufflev2": "shuf"}
-    return " | ".join(f"{short[s.block]}{s.kernel}{f't{s.expansion}' if s.block == 'inverted' else ''}-{s.width}×{s.depth}"
+    """A short readable name: 'sep3-24×2 | inv5t6-32×1 | shuf3-48×2' (block, kernel, expansion, width × depth)."""
+    return " | ".join(f"{SHORT_NAMES[s.block]}{s.kernel_size}"
+                      f"{f't{s.expand_ratio}' if s.block == 'inverted residual' else ''}-{s.out_channels}×{s.depth}"
                       for s in arch)
 
 
-def make_block(block: str, kernel: int, expansion: int, in_channels: int, out_channels: int,
-               stride: int) -> nn.Module:
-    if block == "separable":
-        return DepthwiseSeparable(in_channels, out_channels, stride, kernel_size=kernel)
-    if block == "inverted":
-        return InvertedResidual(in_channels, out_channels, stride, expand_ratio=expansion, kernel_size=kernel)
-    return ShuffleNetV2Unit(in_channels, out_channels, stride)  # kernel 3 only, as in the paper
+def choices_per_stage() -> int:
+    """Distinct (block, kernel, expansion, width, depth) choices one stage can make."""
+    per_block = sum((len(KERNEL_SIZES) if "kernel_size" in blocks.BLOCK_OPTIONS[b] else 1)
+                    * (len(EXPAND_RATIOS) if "expand_ratio" in blocks.BLOCK_OPTIONS[b] else 1) for b in BLOCK_TYPES)
+    return per_block * len(WIDTHS) * len(DEPTHS)
 
 
-def _layout(arch: Architecture, input_shape=INPUT) -> list[tuple]:
-    """Every table entry of ``arch`` in order: ('stem', …), ('block', …), ('head', …) keys."""
-    _, channels_in, size, _ = input_shape
-    entries = [("stem", channels_in, STEM_WIDTH, size)]
+def space_size() -> int:
+    """How many distinct architectures the space holds (widths never shrink from stage to stage)."""
+    return len(_WIDTH_CHOICES) * (choices_per_stage() // len(WIDTHS)) ** STAGES
+
+
+def table_entries(arch: Architecture, input_shape: tuple = INPUT) -> list[tuple]:
+    """Every lookup-table entry of ``arch`` in order: ('stem', …), ('block', …) and ('head', …) keys."""
+    _, in_channels, size, _ = input_shape
+    entries = [("stem", in_channels, STEM_WIDTH, size)]
     channels = STEM_WIDTH
     for stage in arch:
         for i in range(stage.depth):
             stride = 2 if i == 0 else 1
-            entries.append(("block", stage.block, stage.kernel, stage.expansion, channels, stage.width, stride, size))
+            entries.append(("block", stage.block, stage.kernel_size, stage.expand_ratio, channels,
+                            stage.out_channels, stride, size))
             size = (size + 1) // 2 if stride == 2 else size
-            channels = stage.width
+            channels = stage.out_channels
     entries.append(("head", channels, 10, size))
     return entries
 
 
-def _module_for(entry: tuple) -> tuple[nn.Module, tuple]:
-    """The module an entry stands for, and its input shape."""
+def module_for(entry: tuple) -> tuple[nn.Module, tuple]:
+    """The module a table entry stands for, and its input shape."""
     if entry[0] == "stem":
-        _, channels_in, width, size = entry
-        return ConvBNAct(channels_in, width, 3), (1, channels_in, size, size)
+        _, in_channels, width, size = entry
+        return ConvBNAct(in_channels, width, 3), (1, in_channels, size, size)
     if entry[0] == "head":
         _, channels, classes, size = entry
         return Classifier(channels, classes), (1, channels, size, size)
-    _, block, kernel, expansion, c_in, c_out, stride, size = entry
-    return make_block(block, kernel, expansion, c_in, c_out, stride), (1, c_in, size, size)
+    _, block, kernel_size, expand_ratio, c_in, c_out, stride, size = entry
+    module = make_block(block, c_in, c_out, stride, kernel_size=kernel_size, expand_ratio=expand_ratio)
+    return module, (1, c_in, size, size)
 
 
 def build(arch: Architecture, *, seed: int | None = 0) -> nn.Sequential:
     """The network for ``arch``: exactly the modules of its table entries, in order (seeded weights)."""
-    def assemble():
-        return nn.Sequential(*[_module_for(entry)[0] for entry in _layout(arch)])
-
-    if seed is None:
-        return assemble()
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        return assemble()
+    with seeded(seed):
+        return nn.Sequential(*[module_for(entry)[0] for entry in table_entries(arch)])
 
 
 def sample(rng: random.Random) -> Architecture:
-    """A uniformly random architecture of the space (widths never shrink from stage to stage)."""
-    widths = sorted(rng.choice(WIDTHS) for _ in range(3))
-    return tuple(Stage(rng.choice(BLOCK_TYPES), rng.choice(KERNELS), rng.choice(EXPANSIONS), width,
+    """A uniformly random architecture of the space: non-decreasing widths drawn as one choice, then each
+    stage's block and the options that block has."""
+    widths = rng.choice(_WIDTH_CHOICES)
+    return tuple(Stage(rng.choice(BLOCK_TYPES), rng.choice(KERNEL_SIZES), rng.choice(EXPAND_RATIOS), width,
                        rng.choice(DEPTHS)) for width in widths)
 
 
@@ -129,15 +145,15 @@ def mutate(arch: Architecture, rng: random.Random) -> Architecture:
     """Change one choice of one stage (block, kernel, expansion, width or depth — those the block has)."""
     stages = list(arch)
     index = rng.randrange(len(stages))
-    block = stages[index].block
-    field = rng.choice(["block", "width", "depth"] + (["kernel"] if block != "shufflev2" else [])
-                       + (["expansion"] if block == "inverted" else []))
-    options = {"block": BLOCK_TYPES, "kernel": KERNELS, "expansion": EXPANSIONS, "width": WIDTHS,
-               "depth": DEPTHS}[field]
+    options = blocks.BLOCK_OPTIONS[stages[index].block]
+    field = rng.choice(["block", "out_channels", "depth"] + [o for o in ("kernel_size", "expand_ratio")
+                                                             if o in options])
+    values = {"block": BLOCK_TYPES, "kernel_size": KERNEL_SIZES, "expand_ratio": EXPAND_RATIOS,
+              "out_channels": WIDTHS, "depth": DEPTHS}[field]
     current = getattr(stages[index], field)
-    stages[index] = dataclasses.replace(stages[index], **{field: rng.choice([o for o in options if o != current])})
-    widths = sorted(s.width for s in stages)  # keep widths non-decreasing
-    return tuple(dataclasses.replace(s, width=w) for s, w in zip(stages, widths))
+    stages[index] = dataclasses.replace(stages[index], **{field: rng.choice([v for v in values if v != current])})
+    widths = sorted(s.out_channels for s in stages)  # keep widths non-decreasing
+    return tuple(dataclasses.replace(s, out_channels=w) for s, w in zip(stages, widths))
 
 
 def default_cache_dir() -> Path:
@@ -151,17 +167,26 @@ def default_cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "effedu"
 
 
+def code_version() -> str:
+    """A hash of the code that decides what an entry measures (the blocks and this module): a table measured
+    by other code is not reused."""
+    digest = hashlib.sha256()
+    for module in (blocks, sys.modules[__name__]):
+        digest.update(Path(module.__file__).read_bytes())
+    return digest.hexdigest()[:12]
+
+
 class LatencyTable:
-    """Measured latency (ms) of every (block, shape) entry on this machine, saved to and loaded from JSON.
+    """Measured latency (ms) of every (block, shape) entry on this machine's CPU, saved to and loaded from JSON.
 
     Each entry is the *fastest* of its samples: other programs on a busy machine only ever add time, so the
-    minimum is the most repeatable estimate of what a block costs — compare it with a network's minimum."""
+    minimum is the most repeatable estimate of what a block costs — compare it with a network's minimum. The saved
+    table is reused only by the same CPU, torch version, thread count, table format and code (``code_version``).
+    """
 
     def __init__(self, path: str | Path | None = None, *, threads: int = 1, budget_s: float = 0.1):
-        from .timing import hardware
-
-        info = hardware()
-        self.machine = f"{info['cpu']} | {info['gpu']} | torch {info['torch']} | {threads} thread(s)"
+        self.machine = (f"{cpu_name()} | torch {torch.__version__} | {threads} thread(s) | "
+                        f"effedu code {code_version()}")
         self.format = TABLE_FORMAT
         self.path = Path(path) if path is not None else default_cache_dir() / "latency_table.json"
         self.threads, self.budget_s = threads, budget_s
@@ -169,7 +194,7 @@ class LatencyTable:
         self.scale = 1.0  # from calibrate(): measured / summed, fitted on networks the check does not use
         if self.path.exists():
             saved = json.loads(self.path.read_text())
-            # Another machine's (or an older format's) table would predict something else: start afresh.
+            # Another machine's (or an older format's, or other code's) table would predict something else.
             if saved.get("machine") == self.machine and saved.get("format") == self.format:
                 self.entries = saved["entries"]
 
@@ -180,7 +205,7 @@ class LatencyTable:
     def missing(self, archs: Iterable[Architecture]) -> list[tuple]:
         seen, todo = set(self.entries), []
         for arch in archs:
-            for entry in _layout(arch):
+            for entry in table_entries(arch):
                 if self.key(entry) not in seen:
                     seen.add(self.key(entry))
                     todo.append(entry)
@@ -189,15 +214,13 @@ class LatencyTable:
     def ensure(self, archs: Iterable[Architecture], *, progress: bool = True) -> int:
         """Measure every entry of ``archs`` not yet in the table (one at a time, with a progress bar), then save.
         Returns how many entries were measured."""
-        from .timing import measure_latency
-        import warnings
-
         todo = self.missing(archs)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # single tiny modules are noisy; the predictor check shows the effect
             for entry in tqdm(todo, desc="latency table", disable=not progress or not todo):
-                module, shape = _module_for(entry)
-                result = measure_latency(module, shape, threads=self.threads, budget_s=self.budget_s, repeats=9)
+                module, shape = module_for(entry)
+                result = measure_latency(module, shape, threads=self.threads, device="cpu",
+                                         budget_s=self.budget_s, repeats=9)
                 self.entries[self.key(entry)] = min(result.samples)
         if todo:
             self.save()
@@ -211,7 +234,7 @@ class LatencyTable:
     def summed(self, arch: Architecture) -> float:
         """The plain sum of the table entries of ``arch`` (ms)."""
         try:
-            return sum(self.entries[self.key(entry)] for entry in _layout(arch))
+            return sum(self.entries[self.key(entry)] for entry in table_entries(arch))
         except KeyError as missing:
             raise KeyError(f"entry {missing} is not in the table: call table.ensure([arch]) first") from None
 
@@ -225,73 +248,83 @@ class LatencyTable:
         return self.predict(arch)
 
     def calibrate(self, archs: Sequence[Architecture], measured_ms: Sequence[float]) -> float:
-        """Fit one scale factor, the median of measured / summed over ``archs``: blocks timed alone miss what
-        running inside a network adds (the container's calls, data leaving the cache between blocks)."""
-        import statistics
-
+        """Fit one scale factor, the median of measured / summed over ``archs``: blocks timed alone miss (or add)
+        what running inside a network changes — data leaving the cache between blocks, the container's calls."""
         if len(archs) != len(measured_ms) or not archs:
             raise ValueError("archs and measured_ms must be equally long and not empty")
         self.scale = statistics.median(m / self.summed(a) for a, m in zip(archs, measured_ms))
         return self.scale
 
+    def errors(self, archs: Sequence[Architecture], measured_ms: Sequence[float], *,
+               calibrated: bool = True) -> list[float]:
+        """predicted / measured − 1 for each network (``calibrated=False``: the plain sum)."""
+        predict = self.predict if calibrated else self.summed
+        return [predict(a) / m - 1 for a, m in zip(archs, measured_ms)]
 
-def reward(accuracy: float, latency: float, target: float, *, w: float = -0.07, hard: bool = False) -> float:
-    """MnasNet's objective ACC · (LAT / T)^w (Tan et al. 2019, Eq. 2). Soft (default): w = −0.07 everywhere —
-    twice as slow must be ~5 % more accurate to tie. ``hard=True``: w = 0 within the target, −1 beyond it."""
-    if not target > 0 or not latency > 0:
-        raise ValueError(f"latency and target must be positive, got latency={latency!r}, target={target!r}")
-    exponent = (0.0 if latency <= target else -1.0) if hard else w
-    return accuracy * (latency / target) ** exponent
+
+def reward(accuracy: float, latency_ms: float, target_ms: float, *, w: float = -0.07, hard: bool = False) -> float:
+    """MnasNet's objective ACC · (LAT / T)^w (Tan et al. 2019, Eq. 2). Soft (default): w = −0.07 on both sides of
+    the target (α = β = w) — twice as slow must be ~5 % more accurate to tie, and T does not change the ranking
+    (T^−w is a common factor). ``hard=True``: α = 0 within the target, β = −1 beyond it — a hard latency
+    constraint, so the winner changes as T crosses the candidates' latencies."""
+    if not target_ms > 0 or not latency_ms > 0:
+        raise ValueError(f"latency_ms and target_ms must be positive, got latency_ms={latency_ms!r}, "
+                         f"target_ms={target_ms!r}")
+    exponent = (0.0 if latency_ms <= target_ms else -1.0) if hard else w
+    return accuracy * (latency_ms / target_ms) ** exponent
 
 
 class TrainingProxy:
-    """Accuracy proxy: train ``build(arch)`` for a few seeded epochs and return its test accuracy, cached per
-    architecture. Cheap enough for a CPU (seconds per network on the digits), and on a task this small it ranks
-    networks much as full training does — training-free proxies rank poorly here."""
+    """Accuracy proxy: train ``build(arch)`` for a few seeded epochs on ``train`` and return its accuracy on
+    ``validation`` — a split carved from the training data (``data.holdout``), never the test split, which must
+    stay untouched to judge the finds. Cached per architecture."""
 
-    def __init__(self, train, test, *, epochs: int = 3, seed: int = 0):
-        self.train, self.test, self.epochs, self.seed = train, test, epochs, seed
+    def __init__(self, train, validation, *, epochs: int = 3, seed: int = 0):
+        self.train, self.validation, self.epochs, self.seed = train, validation, epochs, seed
         self.cache: dict = {}
 
     def __call__(self, arch: Architecture) -> float:
-        from .training import accuracy, fit
-
         if arch not in self.cache:
             model = fit(build(arch, seed=self.seed), self.train, epochs=self.epochs, seed=self.seed, progress=False)
-            self.cache[arch] = accuracy(model, self.test)
+            self.cache[arch] = accuracy(model, self.validation)
         return self.cache[arch]
 
 
 @dataclasses.dataclass
-class Candidate:
+class Evaluation:
+    """One architecture the search evaluated: its proxy accuracy, predicted latency and reward."""
     arch: Architecture
     accuracy: float
-    latency: float
+    latency_ms: float
     reward: float
 
 
+def _evaluator(accuracy_of, latency_of, target_ms, w, hard, history):
+    def evaluate(arch: Architecture) -> Evaluation:
+        accuracy_, latency = accuracy_of(arch), latency_of(arch)
+        evaluation = Evaluation(arch, accuracy_, latency, reward(accuracy_, latency, target_ms, w=w, hard=hard))
+        history.append(evaluation)
+        return evaluation
+    return evaluate
+
+
 def evolve(accuracy_of: Callable[[Architecture], float], latency_of: Callable[[Architecture], float], *,
-           target: float, w: float = -0.07, hard: bool = False, population: int = 6, cycles: int = 10,
-           sample_size: int = 3, seed: int = 0, progress: bool = True) -> list[Candidate]:
-    """Regularized evolution: start from ``population`` random architectures; each cycle, the best of a random
-    ``sample_size`` is mutated, the child evaluated, the oldest member dropped. Returns every evaluated candidate
-    (in order), so that their rewards can be recomputed for another target or w without retraining."""
+           target_ms: float, w: float = -0.07, hard: bool = False, population: int = 6, cycles: int = 10,
+           sample_size: int = 3, seed: int = 0, start: Sequence[Architecture] = (),
+           progress: bool = True) -> list[Evaluation]:
+    """Regularized evolution: start from ``start`` plus random architectures (``population`` in all); each cycle,
+    the best of a random ``sample_size`` is mutated, the child evaluated, the oldest member dropped. Returns every
+    evaluation in order (an architecture met twice appears twice: ``unique`` removes repeats)."""
     rng = random.Random(seed)
-    history: list[Candidate] = []
-
-    def evaluate(arch):
-        accuracy, latency = accuracy_of(arch), latency_of(arch)
-        candidate = Candidate(arch, accuracy, latency, reward(accuracy, latency, target, w=w, hard=hard))
-        history.append(candidate)
-        return candidate
-
-    steps = tqdm(total=population + cycles, desc="search", disable=not progress)
+    history: list[Evaluation] = []
+    evaluate = _evaluator(accuracy_of, latency_of, target_ms, w, hard, history)
+    steps = tqdm(total=population + cycles, desc="evolution", disable=not progress)
     alive = []
-    for _ in range(population):
-        alive.append(evaluate(sample(rng)))
+    for i in range(population):
+        alive.append(evaluate(start[i] if i < len(start) else sample(rng)))
         steps.update()
     for _ in range(cycles):
-        parent = max(rng.sample(alive, min(sample_size, len(alive))), key=lambda c: c.reward)
+        parent = max(rng.sample(alive, min(sample_size, len(alive))), key=lambda e: e.reward)
         alive.append(evaluate(mutate(parent.arch, rng)))
         alive.pop(0)  # the oldest dies: regularized evolution favours architectures that stay good when retrained
         steps.update()
@@ -299,7 +332,44 @@ def evolve(accuracy_of: Callable[[Architecture], float], latency_of: Callable[[A
     return history
 
 
-def rescore(history: Sequence[Candidate], *, target: float, w: float = -0.07, hard: bool = False) -> list[Candidate]:
-    """The same candidates ranked by the reward for another ``target`` / ``w`` (best first) — no retraining."""
-    rescored = [dataclasses.replace(c, reward=reward(c.accuracy, c.latency, target, w=w, hard=hard)) for c in history]
-    return sorted(rescored, key=lambda c: c.reward, reverse=True)
+def random_search(accuracy_of: Callable[[Architecture], float], latency_of: Callable[[Architecture], float], *,
+                  target_ms: float, w: float = -0.07, hard: bool = False, evaluations: int = 16, seed: int = 0,
+                  progress: bool = True) -> list[Evaluation]:
+    """The baseline every search must beat: ``evaluations`` architectures sampled uniformly, scored alike."""
+    rng = random.Random(seed)
+    history: list[Evaluation] = []
+    evaluate = _evaluator(accuracy_of, latency_of, target_ms, w, hard, history)
+    for _ in tqdm(range(evaluations), desc="random search", disable=not progress):
+        evaluate(sample(rng))
+    return history
+
+
+def unique(history: Sequence[Evaluation]) -> list[Evaluation]:
+    """The history with each architecture once (its first evaluation)."""
+    seen, kept = set(), []
+    for evaluation in history:
+        if evaluation.arch not in seen:
+            seen.add(evaluation.arch)
+            kept.append(evaluation)
+    return kept
+
+
+def best_so_far(history: Sequence[Evaluation]) -> list[float]:
+    """The best reward after each evaluation — a search's progress curve."""
+    return list(itertools.accumulate((e.reward for e in history), max))
+
+
+def rescore(history: Sequence[Evaluation], *, target_ms: float, w: float = -0.07,
+            hard: bool = False) -> list[Evaluation]:
+    """The distinct architectures of ``history`` ranked by the reward for another ``target_ms`` / ``w`` (best
+    first) — no retraining: accuracy and latency stay, only what the reward prefers changes."""
+    rescored = [dataclasses.replace(e, reward=reward(e.accuracy, e.latency_ms, target_ms, w=w, hard=hard))
+                for e in unique(history)]
+    return sorted(rescored, key=lambda e: e.reward, reverse=True)
+
+
+def history_frame(history: Sequence[Evaluation]) -> pd.DataFrame:
+    """The distinct evaluations as a table, best reward first."""
+    rows = [{"architecture": describe(e.arch), "accuracy": e.accuracy, "predicted_ms": e.latency_ms,
+             "reward": e.reward} for e in unique(history)]
+    return pd.DataFrame(rows).sort_values("reward", ascending=False).set_index("architecture")

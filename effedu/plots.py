@@ -1,27 +1,36 @@
 """The shared figures. Each function takes the data a profiler returned and an optional ``ax``; it returns
-the matplotlib ``Figure`` (closed to pyplot, so a notebook shows it once — by displaying the return value)."""
+the matplotlib ``Figure``, made without pyplot (so a notebook shows it once — by displaying the return value — and
+an explorer can draw one from its worker thread)."""
 from __future__ import annotations
 
 import matplotlib
-import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
+import torch
+from matplotlib.figure import Figure
+
+from .profiling import achieved_gflops
+from .timing import LatencyResult
+from .verdict import pareto_front
 
 _BAR = "#4C72B0"
 _HIGHLIGHT = "#DD8452"
 
 
+def _figure(figsize, ncols: int = 1, **kwargs):
+    """A figure with ``ncols`` axes side by side, outside pyplot's state machine."""
+    fig = Figure(figsize=figsize)
+    return fig, fig.subplots(1, ncols, **kwargs)
+
+
 def _axes(ax, figsize):
     if ax is not None:
         return ax.figure, ax
-    fig, ax = plt.subplots(figsize=figsize)
-    plt.close(fig)  # the caller displays the returned figure; pyplot must not show it a second time
-    return fig, ax
+    return _figure(figsize)
 
 
 def _results(data) -> dict:
     """{name: LatencyResult} from a compare_latency frame, one LatencyResult, or a list of them."""
-    from .timing import LatencyResult
-
     if isinstance(data, pd.DataFrame):
         return data.attrs["results"]
     if isinstance(data, LatencyResult):
@@ -68,8 +77,7 @@ def latency_distribution(data, ax=None, title: str = "") -> matplotlib.figure.Fi
 def three_goals(frame: pd.DataFrame, title: str = "") -> matplotlib.figure.Figure:
     """Params, MACs and measured latency side by side, each relative to the first candidate."""
     columns = [("params", "parameters"), ("macs", "MACs"), ("median_ms", "measured latency")]
-    fig, axes = plt.subplots(1, 3, figsize=(11, 0.9 + 0.45 * len(frame)), sharey=True)
-    plt.close(fig)
+    fig, axes = _figure((11, 0.9 + 0.45 * len(frame)), 3, sharey=True)
     names = list(frame.index)[::-1]
     for ax, (column, label) in zip(axes, columns):
         relative = (frame[column] / frame[column].iloc[0]).to_numpy()[::-1]
@@ -140,12 +148,10 @@ def ratio_sweep(frame: pd.DataFrame, x: str, series: str, candidate: str, ax=Non
 def roofline(layers: pd.DataFrame, peaks: dict, ax=None, title: str = "", color_by: str = "kind",
              ) -> matplotlib.figure.Figure:
     """Each layer of a ``profile_layers`` frame on this machine's roofline: arithmetic intensity (FLOP/byte)
-    against achieved GFLOP/s, under min(peak, bandwidth × intensity) from ``report.machine_peaks``."""
-    import numpy as np
-
+    against achieved GFLOP/s, under min(peak, bandwidth × intensity) from ``machine.machine_peaks``."""
     fig, ax = _axes(ax, (7, 4.5))
     rows = layers[(layers["macs"] > 0) & (layers["latency_ms"] > 0)]
-    achieved = 2 * rows["macs"] / rows["latency_ms"] / 1e6
+    achieved = achieved_gflops(rows)
     for i, (kind, group) in enumerate(rows.groupby(color_by)):
         ax.scatter(group["intensity"], achieved[group.index], s=18, color=f"C{i}", label=kind, alpha=0.8)
     ridge = peaks["peak_gflops"] / peaks["bandwidth_gbs"]
@@ -164,10 +170,9 @@ def roofline(layers: pd.DataFrame, peaks: dict, ax=None, title: str = "", color_
 
 
 def connectivity_maps(maps: dict, title: str = "") -> matplotlib.figure.Figure:
-    """Side-by-side boolean maps (output channel × input channel) from ``report.connectivity``."""
-    fig, axes = plt.subplots(1, len(maps), figsize=(3.4 * len(maps), 3.4))
-    plt.close(fig)
-    for ax, (name, reach) in zip(list(axes) if len(maps) > 1 else [axes], maps.items()):
+    """Side-by-side boolean maps (output channel × input channel) from ``structure.connectivity``."""
+    fig, axes = _figure((3.4 * len(maps), 3.4), len(maps), squeeze=False)
+    for ax, (name, reach) in zip(axes[0], maps.items()):
         ax.imshow(reach.numpy(), cmap="Blues", vmin=0, vmax=1)
         ax.set_title(f"{name}\n{int(reach.sum())} of {reach.numel()} paths", fontsize=9)
         ax.set_xlabel("input channel")
@@ -180,8 +185,6 @@ def connectivity_maps(maps: dict, title: str = "") -> matplotlib.figure.Figure:
 def singular_values(weights: dict, ax=None, title: str = "") -> matplotlib.figure.Figure:
     """Normalised singular values of conv filter banks (each reshaped to C_out × C_in·k²): a fast decay means
     a low-rank factorization loses little."""
-    import torch
-
     fig, ax = _axes(ax, (6, 3.8))
     for name, weight in weights.items():
         values = torch.linalg.svdvals(weight.detach().reshape(weight.shape[0], -1))
@@ -199,8 +202,7 @@ def relative_speed(table: pd.DataFrame, title: str = "", ylabel: str = "speed re
                    ) -> matplotlib.figure.Figure:
     """Grouped bars: one group per row (setting), one bar per column (this machine, a paper's devices).
     Missing values (settings a paper did not report) are left out."""
-    fig, ax = plt.subplots(figsize=(6.5, 3.8))
-    plt.close(fig)
+    fig, ax = _figure((6.5, 3.8))
     table.plot.bar(ax=ax, rot=0)
     ax.axhline(1.0, color="grey", lw=0.8)
     ax.set_ylabel(ylabel)
@@ -212,16 +214,14 @@ def relative_speed(table: pd.DataFrame, title: str = "", ylabel: str = "speed re
 def g1_memory(counted: pd.DataFrame, hw: int, macs_per_position: int, title: str = "") -> matplotlib.figure.Figure:
     """ShuffleNetV2's G1: memory traffic of one 1×1 conv (elements) against c2/c1 at equal MACs. The curve is
     hw·(c1 + c2) + c1·c2 with c1·c2 fixed; the dashed line its minimum 2·hw·√(c1c2) + c1c2, reached at c1 = c2.
-    ``counted`` holds the counted settings: columns ``ratio`` and ``elements``."""
-    import numpy as np
-
+    ``counted`` holds the counted settings: columns ``width_ratio`` and ``elements``."""
     fig, ax = _axes(None, (6.5, 4))
-    ratios = np.linspace(1, max(12, counted["ratio"].max()), 200)
+    ratios = np.linspace(1, max(12, counted["width_ratio"].max()), 200)
     c1 = np.sqrt(macs_per_position / ratios)
     ax.plot(ratios, hw * (c1 + c1 * ratios) + macs_per_position, color=_BAR, label="hw·(c1 + c2) + c1·c2")
     bound = 2 * hw * np.sqrt(macs_per_position) + macs_per_position
     ax.axhline(bound, color="grey", ls="--", label=f"lower bound (c1 = c2): {bound:,.0f}")
-    ax.scatter(counted["ratio"], counted["elements"], color=_HIGHLIGHT, zorder=3, label="counted by effedu")
+    ax.scatter(counted["width_ratio"], counted["elements"], color=_HIGHLIGHT, zorder=3, label="counted by effedu")
     ax.set_xlabel("c2 / c1 at equal MACs")
     ax.set_ylabel("elements moved per 1×1 conv")
     ax.set_ylim(bottom=0)
@@ -234,24 +234,13 @@ def g1_memory(counted: pd.DataFrame, hw: int, macs_per_position: int, title: str
 def share_bars(table: pd.DataFrame, columns: tuple = ("macs_share", "time_share"), title: str = "",
                ) -> matplotlib.figure.Figure:
     """Side-by-side horizontal bars of shares per row (e.g. per stage: share of the MACs and of the time)."""
-    fig, ax = plt.subplots(figsize=(6.5, 0.8 + 0.5 * len(table)))
-    plt.close(fig)
+    fig, ax = _figure((6.5, 0.8 + 0.5 * len(table)))
     table[list(columns)][::-1].plot.barh(ax=ax)
     ax.set_xlabel("share")
     ax.set_xlim(0, 1)
     ax.set_title(title)
     fig.tight_layout()
     return fig
-
-
-def pareto_front(frame: pd.DataFrame, x: str = "median_ms", y: str = "accuracy") -> list:
-    """Names of the rows no other row beats on both ``x`` (lower is better) and ``y`` (higher is better)."""
-    front = []
-    for name, row in frame.iterrows():
-        dominated = ((frame[x] <= row[x]) & (frame[y] >= row[y]) & ((frame[x] < row[x]) | (frame[y] > row[y]))).any()
-        if not dominated:
-            front.append(name)
-    return front
 
 
 def accuracy_latency(frames: dict, ax=None, title: str = "") -> matplotlib.figure.Figure:
@@ -276,12 +265,9 @@ def accuracy_latency(frames: dict, ax=None, title: str = "") -> matplotlib.figur
 
 def predicted_vs_measured(predicted, measured, title: str = "") -> matplotlib.figure.Figure:
     """Left: predicted against measured latency with the ±10 % band. Right: the distribution of the errors."""
-    import numpy as np
-
     predicted, measured = np.asarray(predicted, float), np.asarray(measured, float)
     errors = predicted / measured - 1
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
-    plt.close(fig)
+    fig, (left, right) = _figure((10, 4), 2)
     top = max(predicted.max(), measured.max()) * 1.1
     line = np.linspace(0, top, 2)
     left.fill_between(line, 0.9 * line, 1.1 * line, color="grey", alpha=0.2, label="±10 %")

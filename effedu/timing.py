@@ -2,32 +2,36 @@
 
 The protocol (as nanoGPT's ``bench.py`` and ``torch.utils.benchmark`` do it): ``eval()`` and
 ``inference_mode``, a fixed and reported thread count, warm-up runs that are thrown away, the device
-synchronised on both sides of every timed block, and robust statistics (median and IQR, not the mean). Several
-candidates are timed *interleaved* — one block of each in turn — so that the machine's drift (another program,
-the CPU clocking down) hits all of them alike and their ratio stays honest.
+synchronised on both sides of every timed block, the garbage collector off while timing, and robust statistics
+(median and IQR, not the mean). Several candidates are timed *interleaved* — one block of each in turn — so that
+the machine's drift (another program, the CPU clocking down) hits all of them alike. Interleaving pairs the
+samples: round r of every candidate ran at nearly the same moment, so the ratio of two candidates is taken
+round by round, and its median and quartiles (``ratio``, ``ratio_lo``, ``ratio_hi``) are the comparison's
+headline and its noise — ``ratio_lo ≤ ratio ≤ ratio_hi`` by construction.
 
 ``torch.utils.benchmark`` times one statement at a time and runs a warm-up inside every call, so it cannot
-interleave candidates on a fixed budget; the benchmark script (``benchmarks/measure_quality.py``) checks that
-``measure_latency`` agrees with it.
+interleave candidates on a fixed budget; ``benchmarks/measure_quality.py`` checks that ``measure_latency``
+agrees with it.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import gc
-import os
-import platform
 import statistics
+import sys
 import time
 import warnings
-from typing import Mapping, Sequence, Union
+from typing import Callable, Mapping, Sequence, Union
 
 import pandas as pd
 import torch
 from torch import nn
-from tqdm.auto import tqdm, trange
+from tqdm.auto import tqdm
 
-from ._runtime import (InputLike, check_model, check_positive_int, make_input, model_restored,
-                       resolve_device, run_model, synchronize, threads_fixed)
+from ._runtime import (Device, InputLike, check_model, make_input, model_restored, positive_int, positive_number,
+                       resolve_device, run_model, set_threads, synchronize, threads_fixed)
+from .counting import count_params, record_ops
 
 NOISY_IQR_FRACTION = 0.10  # warn when the IQR exceeds 10 % of the median
 
@@ -52,10 +56,8 @@ class LatencyResult:
 
     @property
     def iqr_ms(self) -> float:
-        if len(self.samples) < 2:
-            return 0.0
-        q1, _, q3 = statistics.quantiles(self.samples, n=4, method="inclusive")
-        return q3 - q1
+        low, high = quartiles(self.samples)
+        return high - low
 
     @property
     def mean_ms(self) -> float:
@@ -84,9 +86,56 @@ class LatencyResult:
         return f"<code>{self._summary()}</code>{flag}"
 
 
-def _time_block(c: "_Candidate", number: int, device: torch.device) -> float:
-    """Milliseconds per forward over ``number`` back-to-back runs, device synchronised on both sides.
-    ``run_model`` turns a shape error into one naming the input (a ``try`` costs nothing when nothing raises)."""
+# --- the statistics of a comparison: pure functions of the sample lists ------------------------------------
+
+def quartiles(values: Sequence[float]) -> tuple[float, float]:
+    """(first, third) quartile, with the 'inclusive' method whose middle cut is the median — so the median
+    always lies between them. One value: both quartiles are that value."""
+    if len(values) < 2:
+        return (values[0], values[0]) if values else (float("nan"), float("nan"))
+    low, _, high = statistics.quantiles(values, n=4, method="inclusive")
+    return low, high
+
+
+def paired_ratio(samples: Sequence[float], baseline: Sequence[float]) -> tuple[float, float, float]:
+    """(median, first quartile, third quartile) of the per-round ratios ``samples[r] / baseline[r]``.
+
+    Interleaving makes round r of both candidates run at nearly the same moment, so each round's ratio is
+    free of the machine's drift; its spread over the rounds is the comparison's own noise."""
+    if len(samples) != len(baseline) or not samples:
+        raise ValueError(f"samples and baseline must be equally long and not empty, got {len(samples)} and "
+                         f"{len(baseline)} rounds")
+    ratios = [mine / base for mine, base in zip(samples, baseline)]
+    low, high = quartiles(ratios)
+    return statistics.median(ratios), low, high
+
+
+def comparison_stats(samples: Mapping[str, Sequence[float]]) -> pd.DataFrame:
+    """One row per candidate from its samples (ms, one per round, rounds paired across candidates): ``median_ms,
+    min_ms, iqr_ms, cv`` and ``ratio`` / ``ratio_lo`` / ``ratio_hi`` — the median and quartiles of the paired
+    per-round ratios to the first candidate."""
+    if not samples:
+        raise ValueError("samples must hold at least one candidate")
+    names = list(samples)
+    baseline = samples[names[0]]
+    rows = []
+    for name in names:
+        values = list(samples[name])
+        ratio, low, high = paired_ratio(values, baseline)
+        q1, q3 = quartiles(values)
+        mean = statistics.fmean(values)
+        rows.append({"candidate": name, "median_ms": statistics.median(values), "min_ms": min(values),
+                     "iqr_ms": q3 - q1, "cv": statistics.stdev(values) / mean if len(values) > 1 else 0.0,
+                     "ratio": ratio, "ratio_lo": low, "ratio_hi": high})
+    return pd.DataFrame(rows).set_index("candidate")
+
+
+# --- the timing engine ------------------------------------------------------------------------------------
+
+def _time_block(c: "_Run", number: int, device: torch.device) -> float:
+    """Milliseconds per forward over ``number`` back-to-back runs, device synchronised on both sides."""
+    if c.threads is not None and torch.get_num_threads() != c.threads:
+        set_threads(c.threads)
     synchronize(device)
     start = time.perf_counter()
     for _ in range(number):
@@ -95,52 +144,79 @@ def _time_block(c: "_Candidate", number: int, device: torch.device) -> float:
     return (time.perf_counter() - start) * 1e3 / number
 
 
-class _Candidate:
-    def __init__(self, name: str, model: nn.Module, x: torch.Tensor, argument: str):
-        self.name, self.model, self.x, self.argument = name, model, x, argument
-        self.number = 1
-        self.samples: list[float] = []
+@dataclasses.dataclass
+class _Run:
+    """The timing state of one candidate (``threads``: its own thread count, for thread comparisons)."""
+    name: str
+    model: nn.Module
+    x: torch.Tensor
+    argument: str
+    threads: int | None = None
+    number: int = 1
+    calibration_ms: float = 0.0
+    samples: list = dataclasses.field(default_factory=list)
+
+
+@contextlib.contextmanager
+def garbage_collector_off():
+    """A collection inside a timed block would be charged to whichever candidate was running."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _check_budget(warmup: int, repeats: int, budget_s: float, number: int | None) -> None:
     if isinstance(warmup, bool) or not isinstance(warmup, int) or warmup < 0:
         raise ValueError(f"warmup must be a non-negative integer, got {warmup!r}")
-    check_positive_int(repeats, "repeats")
-    if not isinstance(budget_s, (int, float)) or not budget_s > 0:
-        raise ValueError(f"budget_s must be a positive number of seconds, got {budget_s!r}")
+    positive_int(repeats, "repeats")
+    positive_number(budget_s, "budget_s")
     if number is not None:
-        check_positive_int(number, "number")
+        positive_int(number, "number")
 
 
-def _run_interleaved(candidates: list[_Candidate], device: torch.device, *, warmup: int, repeats: int,
-                     budget_s: float, number: int | None, interleave: bool, progress: bool) -> None:
-    """Warm up, calibrate ``number`` so each block takes budget_s / repeats, then sample round-robin."""
-    for c in candidates:
+Progress = Callable[[int, int], None]  # (rounds done, rounds planned)
+
+
+def _run_interleaved(runs: list[_Run], device: torch.device, *, warmup: int, repeats: int, budget_s: float,
+                     number: int | None, interleave: bool, progress: bool | Progress,
+                     min_repeats: int | None) -> None:
+    """Warm up, calibrate ``number`` so each block takes budget_s / repeats, then sample round-robin.
+    ``min_repeats``: stop after that many rounds once the whole timing has used ``budget_s`` per candidate (a cap
+    for interactive use: a slow setting gets fewer, not longer, rounds)."""
+    for c in runs:
+        if c.threads is not None:
+            set_threads(c.threads)
         for _ in range(warmup):
             run_model(c.model, c.x, c.argument)
-        if number is None:
-            one_run_ms = _time_block(c, 1, device)  # calibration run: with warmup=0 it is the cold one
-            c.number = max(1, min(10_000, round(budget_s * 1e3 / repeats / max(one_run_ms, 1e-3))))
-        else:
-            c.number = number
-    gc_was_enabled = gc.isenabled()
-    gc.disable()  # a collection inside one block would be charged to whichever candidate was running
-    try:
+        c.calibration_ms = _time_block(c, 1, device)  # with warmup=0 this is the cold run
+        c.number = number or max(1, min(10_000, round(budget_s * 1e3 / repeats / max(c.calibration_ms, 1e-3))))
+    callback = progress if callable(progress) else None
+    bar = tqdm(total=repeats, desc="timing (round-robin)" if interleave else "timing (one after another)",
+               disable=progress is not True, leave=False)
+    deadline = time.perf_counter() + budget_s * len(runs)
+    with garbage_collector_off(), bar:
         if interleave:
-            for round_index in trange(repeats, desc="timing (round-robin)", disable=not progress, leave=False):
-                shift = round_index % len(candidates)  # rotate who goes first: no candidate always follows another
-                for c in candidates[shift:] + candidates[:shift]:
+            for round_index in range(repeats):
+                shift = round_index % len(runs)  # rotate who goes first: no candidate always follows another
+                for c in runs[shift:] + runs[:shift]:
                     c.samples.append(_time_block(c, c.number, device))
+                bar.update()
+                if callback:
+                    callback(round_index + 1, repeats)
+                if min_repeats is not None and round_index + 1 >= min_repeats and time.perf_counter() > deadline:
+                    break
         else:
-            for c in tqdm(candidates, desc="timing (one after another)", disable=not progress, leave=False):
+            for c in runs:
                 c.samples.extend(_time_block(c, c.number, device) for _ in range(repeats))
-    finally:
-        if gc_was_enabled:
-            gc.enable()
+                bar.update(repeats / len(runs))
 
 
-def measure_latency(model: nn.Module, x: InputLike, *, threads: int | None = 1, device=None, warmup: int = 5,
-                    repeats: int = 20, budget_s: float = 1.0, number: int | None = None,
+def measure_latency(model: nn.Module, x: InputLike, *, threads: int | None = 1, device: Device = None,
+                    warmup: int = 5, repeats: int = 20, budget_s: float = 1.0, number: int | None = None,
                     name: str = "") -> LatencyResult:
     """Time one forward pass of ``model`` on ``x`` (a tensor or a shape tuple such as ``(1, 3, 224, 224)``).
 
@@ -158,8 +234,7 @@ def measure_latency(model: nn.Module, x: InputLike, *, threads: int | None = 1, 
 Candidates = Union[Mapping[str, Union[nn.Module, tuple]], Sequence[nn.Module]]
 
 
-def _named_candidates(candidates: Candidates,
-                      x: InputLike | None) -> list[tuple[str, nn.Module, InputLike, str]]:
+def _named_candidates(candidates: Candidates, x: InputLike | None) -> list[tuple[str, nn.Module, InputLike, str]]:
     """(name, model, input, the input's name for error messages) per candidate."""
     if isinstance(candidates, nn.Module) or not isinstance(candidates, (Mapping, Sequence)):
         raise TypeError("candidates must be a dict {name: model or (model, x)} or a list of models, "
@@ -179,29 +254,51 @@ def _named_candidates(candidates: Candidates,
 
 
 def compare_latency(candidates: Candidates, x: InputLike | None = None, *, threads: int | None = 1,
-                    device=None, warmup: int = 5, repeats: int = 20, budget_s: float = 1.0,
+                    device: Device = None, warmup: int = 5, repeats: int = 20, budget_s: float = 1.0,
                     number: int | None = None, interleave: bool = True, counts: bool = True,
-                    progress: bool = False) -> pd.DataFrame:
+                    progress: bool | Progress = False, min_repeats: int | None = None) -> pd.DataFrame:
     """Time several models interleaved (round-robin) and return one row per candidate.
 
-    ``candidates`` — ``{name: model}``, ``{name: (model, x)}`` for per-candidate inputs, or a list of models.
-    Columns: ``median_ms``, ``min_ms`` (the fastest sample), ``iqr_ms``, ``cv``, ``ratio`` (median / the first candidate's median), ``ratio_lo``
-    and ``ratio_hi`` (quartiles of the per-round ratios: interleaving pairs the samples, so this is the ratio's
-    own noise — a difference inside [ratio_lo, ratio_hi] of 1.0 is not a difference) and, with
-    ``counts=True``, ``params``, ``macs``, ``bytes`` and ``macs_ratio`` (MACs / the first's: the promise that
-    ``ratio`` checks). ``budget_s`` is the timing budget per candidate.
+    ``candidates``: ``{name: model}``, ``{name: (model, x)}`` for per-candidate inputs, or a list of models.
+    ``budget_s``: the timing budget per candidate. Columns:
+
+    * ``median_ms``, ``min_ms`` (the fastest sample), ``iqr_ms``, ``cv`` — each candidate's own samples;
+    * ``ratio`` — the median of the per-round ratios to the first candidate (the baseline), and ``ratio_lo`` /
+      ``ratio_hi`` — their quartiles: a range that holds 1.0 is no clear difference (``effedu.verdict``);
+    * with ``counts=True``: ``params``, ``macs``, ``bytes`` and ``macs_ratio`` (MACs / the first's: what the
+      MAC count promised ``ratio`` would be).
+
     ``interleave=False`` times each candidate to the end before the next — only to show why not to.
-    ``progress=True`` shows a progress bar over the rounds (for long sweeps).
-    ``frame.attrs["results"]`` holds each candidate's ``LatencyResult`` (all samples), for plots.
+    ``progress=True`` shows a progress bar (a function ``(done, planned)`` is called after every round instead).
+    ``min_repeats`` lets a slow comparison stop early, after that many rounds, once the budget is spent.
+    ``frame.attrs``: ``results`` ({name: LatencyResult}, every sample), ``threads``, ``device``, ``rounds``.
     """
     return _compare(candidates, x, threads=threads, device=device, warmup=warmup, repeats=repeats,
-                    budget_s=budget_s, number=number, interleave=interleave, counts=counts, progress=progress)
+                    budget_s=budget_s, number=number, interleave=interleave, counts=counts, progress=progress,
+                    min_repeats=min_repeats)
 
 
-def _compare(candidates, x, *, threads, device, warmup, repeats, budget_s, number, interleave, counts,
-             progress) -> pd.DataFrame:
-    from .counting import count_params, record_ops
+def compare_threads(model: nn.Module, x: InputLike, thread_counts: Sequence[int], *, device: Device = "cpu",
+                    warmup: int = 3, repeats: int = 20, budget_s: float = 1.0,
+                    progress: bool | Progress = False) -> pd.DataFrame:
+    """The same model at several thread counts, timed interleaved (the thread count switches between blocks),
+    so that drift cannot pose as a speed-up. Rows are named "1 thread", "2 threads", …; ``ratio`` is relative to
+    the first count. Threads are a CPU matter: ``device`` defaults to the CPU even where a GPU is present."""
+    counts = [positive_int(n, "thread_counts") for n in thread_counts]
+    if not counts or len(set(counts)) != len(counts):
+        raise ValueError(f"thread_counts must hold distinct positive integers, got {list(thread_counts)!r}")
+    candidates = {thread_label(n): model for n in counts}
+    return _compare(candidates, x, threads=None, device=device, warmup=warmup, repeats=repeats, budget_s=budget_s,
+                    number=None, interleave=True, counts=False, progress=progress, min_repeats=None,
+                    per_candidate_threads=counts)
 
+
+def thread_label(threads: int) -> str:
+    return "1 thread" if threads == 1 else f"{threads} threads"
+
+
+def _compare(candidates, x, *, threads, device, warmup, repeats, budget_s, number, interleave, counts, progress,
+             min_repeats=None, per_candidate_threads: Sequence[int] | None = None) -> pd.DataFrame:
     _check_budget(warmup, repeats, budget_s, number)
     named = _named_candidates(candidates, x)
     devices = {resolve_device(device, model) for _, model, _, _ in named}
@@ -209,48 +306,49 @@ def _compare(candidates, x, *, threads, device, warmup, repeats, budget_s, numbe
         raise ValueError(f"device: the candidates live on different devices {sorted(map(str, devices))}; "
                          "pass device= to measure them all on one")
     run_device = devices.pop()
-    with threads_fixed(threads) as used_threads, torch.inference_mode():
-        restorers = [model_restored(model, run_device) for _, model, _, _ in named]
-        entered = []
-        try:
-            for restorer in restorers:
-                restorer.__enter__()
-                entered.append(restorer)
-            runs = [_Candidate(name, model, make_input(cx, run_device, argument), argument)
-                    for name, model, cx, argument in named]
-            _run_interleaved(runs, run_device, warmup=warmup, repeats=repeats, budget_s=budget_s,
-                             number=number, interleave=interleave, progress=progress)
-        finally:
-            for restorer in reversed(entered):
-                restorer.__exit__(None, None, None)
-    results = {c.name: LatencyResult(c.samples, used_threads, str(run_device), c.number, warmup, c.name)
-               for c in runs}
-    baseline = results[runs[0].name].median_ms
-    rows = []
-    for (name, model, cx, _), c in zip(named, runs):
-        r = results[name]
-        # Interleaved rounds pair the samples: the spread of the per-round ratios is the ratio's own noise.
-        paired = [mine / base for mine, base in zip(c.samples, runs[0].samples)]
-        low, _, high = statistics.quantiles(paired, n=4, method="inclusive") if len(paired) > 1 else (1.0,) * 3
-        row = {"candidate": name, "median_ms": r.median_ms, "min_ms": min(r.samples), "iqr_ms": r.iqr_ms, "cv": r.cv,
-               "ratio": r.median_ms / baseline, "ratio_lo": low, "ratio_hi": high}
-        if counts:
+    own_threads = list(per_candidate_threads or [None] * len(named))
+    with threads_fixed(threads) as used_threads, torch.inference_mode(), contextlib.ExitStack() as restorers:
+        for _, model, _, _ in named:
+            restorers.enter_context(model_restored(model, run_device))
+        runs = [_Run(name, model, make_input(cx, run_device, argument), argument, own)
+                for (name, model, cx, argument), own in zip(named, own_threads)]
+        _run_interleaved(runs, run_device, warmup=warmup, repeats=repeats, budget_s=budget_s, number=number,
+                         interleave=interleave, progress=progress, min_repeats=min_repeats)
+    results = {c.name: LatencyResult(c.samples, c.threads or used_threads, str(run_device), c.number, warmup,
+                                     c.name) for c in runs}
+    frame = comparison_stats({c.name: c.samples for c in runs})
+    if counts:
+        counted = {"params": [], "macs": [], "bytes": []}
+        for _, model, cx, _ in named:
             records = record_ops(model, cx, device=run_device)
-            row.update(params=count_params(model), macs=sum(r.macs for r in records),
-                       bytes=sum(r.bytes for r in records))
-        rows.append(row)
-    frame = pd.DataFrame(rows).set_index("candidate")
-    if counts and frame["macs"].iloc[0] > 0:
-        frame["macs_ratio"] = frame["macs"] / frame["macs"].iloc[0]  # beside "ratio": promised vs measured
-    frame.attrs.update(results=results, threads=used_threads, device=str(run_device))
-    noisy = [r.name for r in results.values() if r.noisy]
-    if noisy:
-        advice = "close other programs" + (", use threads=1" if used_threads != 1 else "")
-        warnings.warn(f"noisy measurement for {', '.join(noisy)}: the IQR exceeds {NOISY_IQR_FRACTION:.0%} of "
-                      f"the median — {advice}, or raise budget_s / repeats before trusting small differences "
-                      "(ratio_lo / ratio_hi show how far the ratios can be trusted)", NoisyMeasurementWarning,
-                      stacklevel=3)  # point at the notebook line that called measure_ / compare_latency
+            counted["params"].append(count_params(model))
+            counted["macs"].append(sum(r.macs for r in records))
+            counted["bytes"].append(sum(r.bytes for r in records))
+        frame = frame.assign(**counted)
+        if frame["macs"].iloc[0] > 0:
+            frame["macs_ratio"] = frame["macs"] / frame["macs"].iloc[0]  # beside "ratio": promised vs measured
+    frame.attrs.update(results=results, threads=used_threads, device=str(run_device),
+                       rounds=len(runs[0].samples))
+    _warn_if_noisy(results.values(), used_threads)
     return frame
+
+
+def _warn_if_noisy(results, threads: int) -> None:
+    noisy = [r for r in results if r.noisy]
+    if not noisy:
+        return
+    spread = max(r.iqr_ms / r.median_ms for r in noisy)
+    advice = ["close other programs (a browser tab playing video, a running download) and run the cell again"]
+    if threads != 1:
+        advice.append("use threads=1")
+    if len(noisy[0].samples) < 10:
+        advice.append("raise repeats (only a few samples were taken)")
+    else:
+        advice.append("raise budget_s")
+    warnings.warn(f"noisy measurement for {', '.join(r.name for r in noisy)}: the middle half of the samples "
+                  f"spans up to {spread:.0%} of the median (limit {NOISY_IQR_FRACTION:.0%}) — "
+                  f"{'; '.join(advice)}. The paired range ratio_lo–ratio_hi already accounts for this noise.",
+                  NoisyMeasurementWarning, stacklevel=4)
 
 
 def sweep(settings: Sequence[Mapping], build, x: InputLike | None = None, *, progress: bool = True,
@@ -266,56 +364,17 @@ def sweep(settings: Sequence[Mapping], build, x: InputLike | None = None, *, pro
     return pd.concat(frames, ignore_index=True)
 
 
-def available_cores() -> int:
-    """Logical CPUs this process may use (respects CPU affinity, as containers and Binder set it)."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
+# --- in a notebook: a noisy measurement is one readable line, not a stderr box with a temporary file path ----
+
+def _show_noise_as_a_note(message, category, filename, lineno, file=None, line=None):
+    if issubclass(category, NoisyMeasurementWarning):
+        from IPython.display import HTML, display
+
+        display(HTML(f"<div style='color:#8a5a00'>⚠ {str(message)}</div>"))
+    else:
+        _original_showwarning(message, category, filename, lineno, file, line)
 
 
-def _cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo") as info:
-            for line in info:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    if platform.system() == "Darwin":
-        import subprocess
-
-        try:
-            return subprocess.run(["sysctl", "-n", "machdep.cpu.brand_string"], capture_output=True,
-                                  text=True, timeout=5).stdout.strip() or platform.machine()
-        except (OSError, subprocess.SubprocessError):
-            pass
-    return platform.processor() or platform.machine()
-
-
-class Hardware(dict):
-    """``hardware()``'s answer: a dict that shows as a small table in a notebook."""
-
-    def _repr_html_(self) -> str:
-        rows = "".join(f"<tr><th style='text-align:left'>{k}</th><td style='text-align:left'>{v}</td></tr>"
-                       for k, v in self.items())
-        return f"<table>{rows}</table>"
-
-
-def hardware() -> Hardware:
-    """The machine the numbers come from: CPU, cores, torch threads, torch version and backends, GPU."""
-    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none"
-    backends = [name for name, available in (
-        ("MKL", torch.backends.mkl.is_available()), ("oneDNN", torch.backends.mkldnn.is_available()),
-        ("OpenMP", torch.backends.openmp.is_available()), ("CUDA", torch.cuda.is_available()),
-        ("MPS", torch.backends.mps.is_available())) if available]
-    return Hardware({
-        "cpu": _cpu_name(),
-        "logical cores": os.cpu_count(),
-        "usable cores": available_cores(),
-        "torch threads": torch.get_num_threads(),
-        "torch": torch.__version__,
-        "backends": ", ".join(backends) or "none",
-        "gpu": gpu,
-        "python": platform.python_version(),
-        "os": f"{platform.system()} {platform.release()}",
-    })
+_original_showwarning = warnings.showwarning
+if "ipykernel" in sys.modules:  # only inside a Jupyter kernel: scripts and tests keep the standard display
+    warnings.showwarning = _show_noise_as_a_note

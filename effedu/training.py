@@ -1,35 +1,34 @@
 """Just enough training for the lessons: seeded, CPU-friendly, with a progress bar."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+import pandas as pd
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
-from tqdm.auto import trange
+from tqdm.auto import tqdm, trange
 
-from ._runtime import check_model, check_positive_int
-
-if TYPE_CHECKING:
-    import pandas as pd
+from ._runtime import Device, check_model, positive_int, seeded
+from .timing import compare_latency
 
 
 def fit(model: nn.Module, train: Dataset, *, epochs: int = 5, lr: float = 3e-3, batch_size: int = 64,
         seed: int = 0, progress: bool = True) -> nn.Module:
-    """Train ``model`` with Adam and cross-entropy; the same ``seed`` gives the same weights on the same machine."""
+    """Train ``model`` with Adam and cross-entropy; the same ``seed`` gives the same weights on the same machine.
+    The shuffling and any dropout draw from a generator seeded with ``seed``; torch's global random state is
+    left as it was."""
     check_model(model)
-    check_positive_int(epochs, "epochs")
-    check_positive_int(batch_size, "batch_size")
-    torch.manual_seed(seed)
-    loader = DataLoader(train, batch_size=batch_size, shuffle=True,
-                        generator=torch.Generator().manual_seed(seed))
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    model.train()
-    for _ in trange(epochs, desc="training", disable=not progress, leave=False):
-        for images, labels in loader:
-            optimizer.zero_grad()
-            nn.functional.cross_entropy(model(images), labels).backward()
-            optimizer.step()
+    positive_int(epochs, "epochs")
+    positive_int(batch_size, "batch_size")
+    with seeded(seed):
+        loader = DataLoader(train, batch_size=batch_size, shuffle=True,
+                            generator=torch.Generator().manual_seed(seed))
+        optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+        model.train()
+        for _ in trange(epochs, desc="training", disable=not progress, leave=False):
+            for images, labels in loader:
+                optimizer.zero_grad()
+                nn.functional.cross_entropy(model(images), labels).backward()
+                optimizer.step()
     return model.eval()
 
 
@@ -50,14 +49,9 @@ def accuracy(model: nn.Module, data: Dataset, *, batch_size: int = 256) -> float
 
 
 def train_and_measure(designs: dict, train: Dataset, test: Dataset, *, epochs: int = 6, seed: int = 0,
-                      threads: int | None = 1, device=None, budget_s: float = 0.3) -> "pd.DataFrame":
+                      threads: int | None = 1, device: Device = None, budget_s: float = 0.3) -> pd.DataFrame:
     """Train every design (seeded, with a progress bar), then time them all interleaved at batch 1.
     One row per design: accuracy, params, MACs, bytes, median latency and its ratio to the first."""
-    import pandas as pd
-    from tqdm.auto import tqdm
-
-    from .timing import compare_latency
-
     if not designs:
         raise ValueError("designs must hold at least one model")
     accuracies = {}

@@ -1,104 +1,241 @@
-"""One explorer, configured by every lesson: sliders → build candidates → count + time interleaved → redraw.
+"""One explorer, configured by every lesson: controls → build candidates → count + time interleaved → redraw.
 
 A lesson gives the controls and a ``build(**values)`` function returning ``{name: model}`` or
-``{name: (model, x)}``; the explorer does the rest and shows an impossible combination's error message in
-place instead of a traceback. A control named ``threads`` sets the thread count of the measurement.
+``{name: (model, x)}``; the explorer does the rest:
+
+* it answers every change within about a second: counts come from the meta device (no arithmetic), the timing
+  stops after ``budget_s`` once it has ``MIN_ROUNDS`` interleaved rounds, and a setting whose single forward
+  pass would take seconds is counted but not timed (it says so);
+* while it measures, the old result is greyed out and a progress bar runs; changes that arrive meanwhile (three
+  key presses on a slider, a drag) are merged, so only the latest setting is measured next;
+* any error — an impossible combination, a failing build, measurement, description or plot — shows its message
+  in the widget; it never stays on "measuring…".
 
     explorer = Explorer({"groups": IntSlider(value=1, min=1, max=8)},
                         lambda groups: {"grouped": nn.Conv2d(64, 64, 1, groups=groups)}, x=(1, 64, 28, 28))
-    explorer  # in a notebook: displays the controls, the table and the plot
+    explorer  # in a notebook: displays the controls, the summary, the table and the plot
 
-Tests drive it without a browser: set ``explorer.controls["groups"].value = 4`` and read ``explorer.result``.
+Tests drive it without a browser: ``explorer.controls["groups"].value = 4`` then read ``explorer.result``
+(``background=False``, the default outside a Jupyter kernel, measures in the caller's thread).
 """
 from __future__ import annotations
 
+import base64
 import html
+import io
+import sys
+import threading
+import time
 import warnings
 from typing import Callable, Mapping
 
 import ipywidgets as widgets
 import pandas as pd
-from IPython.display import display
 
 from . import plots
+from ._runtime import Device, InputLike, positive_int, positive_number
+from .counting import count_fast
 from .timing import compare_latency
 
 PLOTS = {"bars": plots.latency_bars, "distribution": plots.latency_distribution}
-TABLE_COLUMNS = ["median_ms", "iqr_ms", "ratio", "macs_ratio", "params", "macs", "bytes"]
+TABLE_COLUMNS = ["median_ms", "iqr_ms", "ratio", "ratio_lo", "ratio_hi", "macs_ratio", "params", "macs", "bytes"]
+FORMATS = {"median_ms": "{:.3f}", "iqr_ms": "{:.3f}", "ratio": "{:.2f}", "ratio_lo": "{:.2f}", "ratio_hi": "{:.2f}",
+           "macs_ratio": "{:.2f}", "params": "{:,}", "macs": "{:,}", "bytes": "{:,}"}
+MIN_ROUNDS = 3  # fewer interleaved rounds cannot show the noise of a ratio
+SLOW_FORWARD_S = 2.0  # a setting whose forward pass is estimated above this is counted, not timed
+PROGRESS_AFTER_S = 1.0  # show a progress bar when a measurement is expected to take longer than this
+STYLE = ("<style>.effedu-stale{opacity:.35;transition:opacity .2s}"
+         ".effedu-explorer .widget-label{min-width:max-content}</style>")
+
+
+def _format_value(value) -> str:
+    """A control's value for people: 0.7600000000000001 → 0.76, True → on."""
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
 
 
 class Explorer:
-    """Controls + a builder → a table and a plot that re-measure whenever a control is released."""
+    """Controls + a builder → a summary, a table and a plot that re-measure whenever a control is released."""
 
-    def __init__(self, controls: Mapping[str, widgets.ValueWidget], build: Callable[..., Mapping],
-                 *, x=None, threads: int = 1, device=None, budget_s: float = 0.15, repeats: int = 9,
-                 plot: str = "bars", title: str = "", describe: Callable[..., str] | None = None):
+    def __init__(self, controls: Mapping[str, widgets.ValueWidget], build: Callable[..., Mapping], *,
+                 x: InputLike | None = None, threads: int = 1, device: Device = None, budget_s: float = 0.6,
+                 repeats: int = 9, plot: str = "bars", title: str = "",
+                 describe: Callable[..., str] | None = None, background: bool | None = None):
         if plot not in PLOTS:
             raise ValueError(f"plot must be one of {sorted(PLOTS)}, got {plot!r}")
+        positive_number(budget_s, "budget_s")
+        positive_int(repeats, "repeats")
         self.controls = dict(controls)
         self.build, self.x, self.threads, self.device = build, x, threads, device
         self.budget_s, self.repeats, self.plot, self.title = budget_s, repeats, plot, title
-        self.describe = describe  # (result, **values) -> an extra line of HTML under the summary
+        self.describe = describe  # (result, **values) -> an extra line of Markdown/HTML under the summary
+        self.background = "ipykernel" in sys.modules if background is None else background
         self.result: pd.DataFrame | None = None
         self.error: str | None = None
+        self.measured: list[dict] = []  # every setting measured, in order (tests read it)
+        self._ms_per_mac: float | None = None  # learned from earlier settings: how long one MAC takes here
+        self._pending: dict | None = None
+        self._lock = threading.Lock()
+        self._worker: threading.Thread | None = None
         self.status = widgets.HTML()
-        self.output = widgets.Output()
-        for control in self.controls.values():
+        self.progress = widgets.FloatProgress(value=0, min=0, max=1, layout=widgets.Layout(display="none"))
+        self.table = widgets.HTML()
+        self.figure = widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
+        self.result_box = widgets.VBox([self.table, self.figure])
+        for name, control in self.controls.items():
             if hasattr(control, "continuous_update"):
                 control.continuous_update = False  # measure on release, not on every pixel of a drag
+            if hasattr(control, "style") and hasattr(control.style, "description_width"):
+                control.style.description_width = "initial"  # never cut a description short
             control.observe(self._on_change, names="value")
-        self.widget = widgets.VBox([widgets.HBox(list(self.controls.values()),
+        self.widget = widgets.VBox([widgets.HTML(STYLE),
+                                    widgets.HBox(list(self.controls.values()),
                                                  layout=widgets.Layout(flex_flow="row wrap")),
-                                    self.status, self.output])
+                                    self.status, self.progress, self.result_box])
+        self.widget.add_class("effedu-explorer")
         self.update()
 
     def values(self) -> dict:
         return {name: control.value for name, control in self.controls.items()}
 
-    def _on_change(self, change) -> None:
-        self.update()
+    # --- changes: measured at once (tests, scripts) or by one worker thread that always takes the latest ----
 
-    def update(self) -> pd.DataFrame | None:
-        """Rebuild the candidates from the controls, measure them, redraw. Errors show in the widget."""
-        values = self.values()
+    def _on_change(self, change) -> None:
+        if not self.background:
+            self.update()
+            return
+        with self._lock:
+            self._pending = self.values()
+            if self._worker is not None and self._worker.is_alive():
+                return  # the running worker picks the latest values up when it finishes
+            self._worker = threading.Thread(target=self._drain, daemon=True)
+            self._worker.start()
+
+    def _drain(self) -> None:
+        while True:
+            with self._lock:
+                values, self._pending = self._pending, None
+                if values is None:
+                    return
+            self.update(values)
+
+    def wait(self, timeout: float = 60.0) -> None:
+        """Block until the background worker has measured the latest setting (for tests and scripts)."""
+        worker = self._worker
+        if worker is not None:
+            worker.join(timeout)
+
+    # --- one update -----------------------------------------------------------------------------------
+
+    def update(self, values: dict | None = None) -> pd.DataFrame | None:
+        """Build the candidates for ``values`` (default: the controls'), count and time them, redraw. Never
+        raises: an error of any kind shows in the widget and in ``self.error``."""
+        values = dict(self.values() if values is None else values)
         threads = values.pop("threads", self.threads)
-        self.status.value = "<i>measuring…</i>"
+        self.measured.append(dict(values))
+        settings = self._settings(values, threads)
+        self.result_box.add_class("effedu-stale")
+        self.status.value = f"<i>measuring {html.escape(settings)} …</i>"
         try:
             candidates = self.build(**values)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # a short budget is noisy by design; the table shows the IQR
-                result = compare_latency(candidates, self.x, threads=threads, device=self.device,
-                                         budget_s=self.budget_s, repeats=self.repeats, warmup=2)
-        except (ValueError, TypeError, RuntimeError) as err:
-            self.result, self.error = None, str(err)
-            self.status.value = (f"<span style='color:#b00'><b>Cannot build this combination:</b> "
-                                 f"{html.escape(str(err))}</span>")
-            self.output.clear_output()
+            result, note = self._measure(candidates, threads)
+            extra = ""
+            if self.describe is not None:
+                extra = f"<br>{self.describe(result, **values)}"
+            self._redraw(result)
+        except Exception as err:  # noqa: BLE001 — every failure is the student's to see, in the widget
+            self.result, self.error = None, f"{type(err).__name__}: {err}" if not isinstance(err, ValueError) \
+                else str(err)
+            self.status.value = (f"<span style='color:#b00'><b>Cannot measure {html.escape(settings)}:</b> "
+                                 f"{html.escape(self.error)}</span>")
+            self.table.value, self.figure.value = "", b""
             return None
+        finally:
+            self.progress.layout.display = "none"
+            self.result_box.remove_class("effedu-stale")
         self.result, self.error = result, None
-        extra = f"<br>{self.describe(result, **values)}" if self.describe else ""
-        self.status.value = self._summary(result, values, threads) + extra
-        self._redraw(result)
+        self.status.value = self._summary(result, settings) + (f"<br><i>{html.escape(note)}</i>" if note else "") \
+            + extra
         return result
 
     @staticmethod
-    def _summary(result: pd.DataFrame, values: dict, threads: int) -> str:
-        settings = ", ".join(f"{k}={v}" for k, v in values.items())
-        parts = [f"<b>{html.escape(str(name))}</b>: {row.median_ms:.3f} ms (time ×{row.ratio:.2f}"
-                 + (f", MACs ×{row.macs_ratio:.2f})" if "macs_ratio" in result.columns else ")")
-                 for name, row in result.iterrows()]
-        return (f"<span class='effedu-summary'>{html.escape(settings)} · {threads} thread(s) — "
-                + "; ".join(parts) + "</span>")
+    def _settings(values: dict, threads: int) -> str:
+        shown = ", ".join(f"{k}={_format_value(v)}" for k, v in values.items())
+        return f"{shown} · {threads} thread{'s' if threads != 1 else ''}"
+
+    def _measure(self, candidates: Mapping, threads: int) -> tuple[pd.DataFrame, str]:
+        """Count on the meta device, then time — or, for a setting too slow to time interactively, count only."""
+        items = {name: entry if isinstance(entry, tuple) else (entry, self.x) for name, entry in candidates.items()}
+        for name, (_, x) in items.items():
+            if x is None:
+                raise ValueError(f"x is missing: give x, or give candidate {name!r} as (model, x)")
+        counted = {name: count_fast(model, x) for name, (model, x) in items.items()}
+        macs = {name: sum(r.macs for r in records) for name, records in counted.items()}
+        estimate_s = (self._ms_per_mac or 0.0) * sum(macs.values()) / 1e3
+        if estimate_s > SLOW_FORWARD_S:
+            frame = pd.DataFrame({"params": {n: sum(p.numel() for p in m.parameters()) for n, (m, _) in items.items()},
+                                  "macs": macs,
+                                  "bytes": {n: sum(r.bytes for r in records) for n, records in counted.items()}})
+            frame.attrs.update(results={}, threads=threads, device=str(self.device or "cpu"), rounds=0)
+            return frame, (f"Counted, not timed: one forward pass of these candidates would take about "
+                           f"{estimate_s:.0f} s here — too slow to answer within a second.")
+        if estimate_s * (1 + 1 + MIN_ROUNDS) > PROGRESS_AFTER_S:
+            self.progress.value, self.progress.layout.display = 0, "flex"
+
+        def advance(done: int, planned: int) -> None:
+            self.progress.value = done / planned
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a short budget is noisy by design; the table shows the paired range
+            started = time.perf_counter()
+            frame = compare_latency(items, threads=threads, device=self.device, warmup=1, repeats=self.repeats,
+                                    budget_s=self.budget_s / max(len(items), 1), counts=False,
+                                    progress=advance, min_repeats=MIN_ROUNDS)
+            spent_s = time.perf_counter() - started
+        frame["params"] = [sum(p.numel() for p in items[n][0].parameters()) for n in frame.index]
+        frame["macs"] = [macs[n] for n in frame.index]
+        frame["bytes"] = [sum(r.bytes for r in counted[n]) for n in frame.index]
+        if frame["macs"].iloc[0] > 0:
+            frame["macs_ratio"] = frame["macs"] / frame["macs"].iloc[0]
+        per_mac = [frame.loc[n, "median_ms"] / macs[n] for n in frame.index if macs[n]]
+        if per_mac:
+            self._ms_per_mac = max(per_mac)  # the slowest per MAC: a cautious estimate for the next setting
+        rounds = frame.attrs["rounds"]
+        note = "" if rounds >= self.repeats else \
+            f"{rounds} rounds in {spent_s:.1f} s (a slow setting gets fewer rounds, so a wider paired range)."
+        return frame, note
+
+    def _summary(self, result: pd.DataFrame, settings: str) -> str:
+        if "ratio" not in result.columns:
+            parts = [f"<b>{html.escape(str(name))}</b>: {row.macs:,} MACs" for name, row in result.iterrows()]
+        else:
+            parts = [f"<b>{html.escape(str(name))}</b>: {row.median_ms:.3f} ms (time ×{row.ratio:.2f}"
+                     + (f", MACs ×{row.macs_ratio:.2f})" if "macs_ratio" in result.columns else ")")
+                     for name, row in result.iterrows()]
+        return f"<span class='effedu-summary'>{html.escape(settings)} — " + "; ".join(parts) + "</span>"
 
     def _redraw(self, result: pd.DataFrame) -> None:
-        figure = PLOTS[self.plot](result, title=self.title)
         table = result[[c for c in TABLE_COLUMNS if c in result.columns]]
-        with self.output:
-            self.output.clear_output(wait=True)
-            display(table.style.format({"median_ms": "{:.3f}", "iqr_ms": "{:.3f}", "ratio": "{:.2f}",
-                                        "macs_ratio": "{:.2f}",
-                                        "params": "{:,}", "macs": "{:,}", "bytes": "{:,}"}))
-            display(figure)
+        self.table.value = table.style.format({k: v for k, v in FORMATS.items() if k in table.columns}).to_html()
+        if "ratio" not in result.columns:
+            self.figure.value = b""
+            return
+        figure = PLOTS[self.plot](result, title=self.title)
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png", dpi=90)
+        self.figure.value = buffer.getvalue()
+
+    def snapshot_html(self) -> str:
+        """The explorer's last state as plain HTML (summary, table, plot): what a page without a kernel shows."""
+        image = (f"<img src='data:image/png;base64,{base64.b64encode(self.figure.value).decode()}'>"
+                 if self.figure.value else "")
+        return (f"<div class='effedu-explorer-snapshot'><p>{self.status.value}</p>{self.table.value}{image}"
+                "<p><i>(A live explorer: run the notebook to move its controls.)</i></p></div>")
 
     def _repr_mimebundle_(self, **kwargs):
-        return self.widget._repr_mimebundle_(**kwargs)
+        bundle = self.widget._repr_mimebundle_(**kwargs)
+        bundle["text/html"] = self.snapshot_html()  # shown where no widget manager runs (static HTML, nbviewer)
+        return bundle

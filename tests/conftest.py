@@ -1,97 +1,13 @@
+"""Fixtures and markers. Shared helpers live in tests/helpers.py."""
 import pytest
 import torch
-from torch import nn
 
 
-class AddModule(nn.Module):
-    """x + y: zero MACs, yet it reads two tensors and writes one."""
-
-    def forward(self, x):
-        y = x * 1.0  # an independent tensor: x + x would read x only once
-        return x + y
-
-
-class ChannelShuffleModule(nn.Module):
-    def __init__(self, groups: int = 2):
-        super().__init__()
-        self.groups = groups
-
-    def forward(self, x):
-        n, c, h, w = x.shape
-        return x.view(n, self.groups, c // self.groups, h, w).transpose(1, 2).contiguous().view(n, c, h, w)
-
-
-class Raising(nn.Module):
-    """Runs a conv, then raises: profilers must still clean up."""
-
-    def __init__(self):
-        super().__init__()
-        self.conv = nn.Conv2d(3, 8, 3)
-        self.bn = nn.BatchNorm2d(8)
-
-    def forward(self, x):
-        self.bn(self.conv(x))
-        raise KeyError("boom")
-
-
-def small_cnn() -> nn.Sequential:
-    return nn.Sequential(nn.Conv2d(3, 16, 3, padding=1, bias=False), nn.BatchNorm2d(16), nn.ReLU(),
-                         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(16, 10))
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: heavy tests (ImageNet-size counts, training, compile, browser); "
+                                       "skip them with -m 'not slow'")
 
 
 @pytest.fixture
 def rng():
     return torch.Generator().manual_seed(1234)
-
-
-# --- a JupyterLab server for the lab-command and browser tests ------------------------------------------
-
-import contextlib  # noqa: E402
-import os  # noqa: E402
-import socket  # noqa: E402
-import subprocess  # noqa: E402
-import time  # noqa: E402
-import urllib.error  # noqa: E402
-import urllib.request  # noqa: E402
-
-TOKEN = "effedu-test-token"
-
-
-def http_status(url: str) -> int:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as response:
-            return response.status
-    except urllib.error.HTTPError as err:
-        return err.code
-    except urllib.error.URLError:
-        return 0  # not listening yet
-
-
-@contextlib.contextmanager
-def jupyter_server(command: list, state_dir, cwd):
-    """Start ``command`` (a JupyterLab command line) on a free port with a known token; yield its base URL.
-    Runtime files, settings and workspaces go to ``state_dir``, never to the user's own Jupyter folders."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(state_dir / "runtime"),
-           "JUPYTERLAB_SETTINGS_DIR": str(state_dir / "settings"),
-           "JUPYTERLAB_WORKSPACES_DIR": str(state_dir / "workspaces")}
-    log = open(state_dir / "jupyter.log", "w")
-    server = subprocess.Popen([*command, f"--ServerApp.port={port}", "--no-browser",
-                               f"--IdentityProvider.token={TOKEN}"], cwd=cwd, stdout=log, stderr=log, env=env)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 90
-        while time.time() < deadline and http_status(f"{base}/api/status?token={TOKEN}") != 200:
-            if server.poll() is not None:
-                raise RuntimeError(f"JupyterLab exited: {(state_dir / 'jupyter.log').read_text()[-2000:]}")
-            time.sleep(0.5)
-        yield base
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        log.close()

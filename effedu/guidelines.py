@@ -1,0 +1,123 @@
+"""ShuffleNetV2's guideline experiments G1–G4 (Ma et al. 2018, Sec. 2): the micro-benchmarks at equal MACs, the
+block G3 needs, and the paper's own results beside which a lesson puts this machine's.
+
+The paper's setting: input 56×56; G1 and G2 stack 10 pointwise conv layers, G3 10 fragment blocks, G4 10 ResNet
+bottlenecks. Its GPU is a GTX 1080Ti (batch 8, probably: Tables 1–4 do not say), its "ARM" one core of a
+Snapdragon 810 (batch 1).
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from ._runtime import positive_int, positive_number
+from .blocks import Bottleneck
+
+G1_SETTINGS = [(128, 128), (90, 180), (52, 312), (36, 432)]  # c1, c2 at equal MACs: 1:1, 1:2, 1:6, 1:12
+G2_SETTINGS = [(1, 128), (2, 180), (4, 256), (8, 360)]  # groups, channels at equal MACs
+G3_SETTINGS = [(1, False), (2, False), (4, False), (2, True), (4, True)]  # fragments, parallel
+
+PAPER_DEVICES = ("1080Ti GPU", "ARM Snapdragon 810")
+# Speed relative to the first setting, from the paper's tables (its numbers: batches/s on GPU, images/s on ARM).
+PAPER_G2_SPEED = {"1080Ti GPU": {1: 1.0, 2: 1725 / 2451, 4: 1026 / 2451, 8: 0.26},  # Table 2, c=128 row
+                  "ARM Snapdragon 810": {1: 1.0, 2: 35.0 / 40.0, 4: 32.9 / 40.0, 8: 0.70}}
+PAPER_G3_SPEED = {  # Table 3 (c=128): 2-series, 4-series, 2-parallel, 4-parallel against 1-fragment
+    "1080Ti GPU": {(2, False): 0.73, (4, False): 0.31, (2, True): 0.63, (4, True): 0.28},
+    "ARM Snapdragon 810": {(2, False): 0.96, (4, False): 0.96, (2, True): 0.83, (4, True): 0.87}}
+PAPER_G4_GAIN = (0.08, 0.24, 0.20)  # Table 4: ReLU and shortcut off run 8–24 % faster, "around 20 %"
+
+
+def g3_label(fragments: int, parallel: bool) -> str:
+    """'1-fragment', '2-fragment-series', '4-fragment-parallel' …"""
+    return "1-fragment" if fragments == 1 else f"{fragments}-fragment-{'parallel' if parallel else 'series'}"
+
+
+def g1_pointwise_stack(c1: int, c2: int, blocks: int = 10) -> nn.Sequential:
+    """G1: ``blocks`` × [1×1 conv c1→c2, 1×1 conv c2→c1], bias-free, no BN or ReLU (Sec. 2, Table 1).
+    Per conv at h×w: MACs = hw·c1·c2, memory traffic ≥ hw·(c1 + c2) + c1·c2 elements, least at c1 = c2."""
+    for name, value in (("c1", c1), ("c2", c2), ("blocks", blocks)):
+        positive_int(value, name)
+    layers = []
+    for _ in range(blocks):
+        layers += [nn.Conv2d(c1, c2, 1, bias=False), nn.Conv2d(c2, c1, 1, bias=False)]
+    return nn.Sequential(*layers)
+
+
+def g2_group_stack(groups: int, channels: int, layers: int = 10) -> nn.Sequential:
+    """G2: ``layers`` 1×1 group convs c→c in ``groups`` groups — the paper's "10 pointwise group convolution
+    layers" (Sec. 2, Table 2). Per conv at h×w: MACs = hw·c²/g, memory traffic = hw·2c + c²/g elements — rising
+    with g at equal MACs."""
+    positive_int(groups, "groups")
+    positive_int(layers, "layers")
+    if channels % groups:
+        raise ValueError(f"groups ({groups}) must divide channels ({channels})")
+    return nn.Sequential(*[nn.Conv2d(channels, channels, 1, groups=groups, bias=False) for _ in range(layers)])
+
+
+class FragmentBlock(nn.Module):
+    """G3: one block split into ``fragments`` 1×1 convs (Appendix Fig. 1). In series: ``fragments`` convs
+    c→c one after another. In parallel: ``fragments`` branches c→c/n on the same input, concatenated — the
+    ``torch.cat`` is a full extra copy of the output (G4's memory traffic, not fragmentation; ``profile_layers``
+    shows it as the block's own row). MACs per position: series n·c², parallel c² — ``g3_fragment_stack`` narrows
+    series blocks to c/√n."""
+
+    def __init__(self, channels: int, fragments: int = 1, parallel: bool = False):
+        super().__init__()
+        if fragments not in (1, 2, 4):
+            raise ValueError(f"fragments must be 1, 2 or 4, got {fragments!r}")
+        if channels % fragments:
+            raise ValueError(f"fragments ({fragments}) must divide channels ({channels})")
+        self.parallel = parallel
+        self.in_channels = self.out_channels = channels
+        width = channels // fragments if parallel else channels
+        self.fragments = nn.ModuleList(nn.Conv2d(channels, width, 1, bias=False) for _ in range(fragments))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.parallel:
+            return torch.cat([conv(x) for conv in self.fragments], 1)  # eager PyTorch runs the branches in turn
+        for conv in self.fragments:
+            x = conv(x)
+        return x
+
+
+def g3_fragment_stack(fragments: int, parallel: bool, channels: int = 128, blocks: int = 10) -> nn.Sequential:
+    """G3: ``blocks`` fragment blocks at equal MACs (Sec. 2, Table 3): parallel blocks keep c channels, series
+    blocks use c/√n (rounded to a multiple of n) so that n·(c/√n)² = c². The stack's ``in_channels`` is its
+    input width."""
+    positive_int(blocks, "blocks")
+    width = channels if parallel else int(round(channels / math.sqrt(fragments) / fragments)) * fragments
+    stack = nn.Sequential(*[FragmentBlock(width, fragments, parallel) for _ in range(blocks)])
+    stack.in_channels = width
+    return stack
+
+
+def g1_candidate(width_ratio: float, blocks: int = 10, resolution: int = 56,
+                 channels: int = 128) -> tuple[nn.Sequential, tuple]:
+    """(G1 stack, its input shape) with c2 / c1 = ``width_ratio`` at (about) the MACs of a ``channels`` ×
+    ``channels`` conv: c1 = channels/√ratio, c2 = channels·√ratio, rounded — so the MACs differ by a few %."""
+    positive_number(width_ratio, "width_ratio")
+    c1, c2 = max(1, round(channels / math.sqrt(width_ratio))), max(1, round(channels * math.sqrt(width_ratio)))
+    return g1_pointwise_stack(c1, c2, blocks), (1, c1, resolution, resolution)
+
+
+def g2_candidate(groups: int, layers: int = 10, resolution: int = 56) -> tuple[nn.Sequential, tuple]:
+    """(G2 stack, its input shape) for ``groups`` at G2's equal-MACs width (``G2_SETTINGS``)."""
+    widths = dict(G2_SETTINGS)
+    if groups not in widths:
+        raise ValueError(f"groups must be one of {sorted(widths)} (G2's settings), got {groups!r}")
+    return g2_group_stack(groups, widths[groups], layers), (1, widths[groups], resolution, resolution)
+
+
+def g3_candidate(fragments: int, parallel: bool, blocks: int = 10, resolution: int = 56) -> tuple[nn.Sequential, tuple]:
+    """(G3 stack, its input shape) — series stacks are narrower, so the shape comes with the stack. A G3 block
+    costs one 128×128 conv, so ``blocks`` G3 blocks match the MACs of a ``layers=blocks`` G2 stack at g=1."""
+    stack = g3_fragment_stack(fragments, parallel, blocks=blocks)
+    return stack, (1, stack.in_channels, resolution, resolution)
+
+
+def g4_bottleneck_stack(channels: int = 256, *, relu: bool = True, shortcut: bool = True,
+                        blocks: int = 10) -> nn.Sequential:
+    """G4: ``blocks`` ResNet bottlenecks (c → c/4 → c/4 → c) with ReLU and shortcut switchable (Table 4)."""
+    return nn.Sequential(*[Bottleneck(channels, channels, relu=relu, shortcut=shortcut) for _ in range(blocks)])

@@ -1,0 +1,196 @@
+"""The machine the numbers come from: its CPU and usable cores (affinity mask *and* container CPU quota), torch's
+threads, the GPU, the device a lesson measures on — and its roofline (peak compute and memory bandwidth,
+measured, not looked up).
+
+Every sentence a lesson prints about threads, caches or devices is chosen from these facts
+(``device_words``, ``core_facts``), so that a GPU run never says "one thread" and a container limited to one CPU
+never calls itself "a machine with one core" when it is a quota.
+"""
+from __future__ import annotations
+
+import math
+import os
+import platform
+import subprocess
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from ._runtime import Device
+from .counting import count_macs, memory_traffic
+from .timing import measure_latency
+
+
+def cpu_quota(proc_cgroup: str | None = None, cgroup_root: str | Path = "/sys/fs/cgroup") -> float | None:
+    """CPUs granted by a container's CFS quota (cgroup v2 ``cpu.max`` or v1 ``cpu.cfs_quota_us``), or ``None``
+    when there is no quota. Binder and Kubernetes limit CPUs this way, not with the affinity mask, so
+    ``os.sched_getaffinity`` alone would report every core of the host. The tightest limit on the process's
+    cgroup path wins (a parent's limit applies to its children)."""
+    root = Path(cgroup_root)
+    if proc_cgroup is None:
+        try:
+            proc_cgroup = Path("/proc/self/cgroup").read_text()
+        except OSError:
+            return None
+    limits = []
+    for line in proc_cgroup.splitlines():
+        parts = line.strip().split(":", 2)
+        if len(parts) != 3:
+            continue
+        _, controllers, path = parts
+        if controllers == "":  # cgroup v2: one unified hierarchy
+            for folder in _ancestors(root, path):
+                limits.append(_v2_limit(folder / "cpu.max"))
+        elif "cpu" in controllers.split(","):  # cgroup v1: the cpu controller's own hierarchy
+            for mount in (root / controllers, root / "cpu", root / "cpu,cpuacct"):
+                if mount.is_dir():
+                    for folder in _ancestors(mount, path):
+                        limits.append(_v1_limit(folder))
+                    break
+    limits = [limit for limit in limits if limit is not None]
+    return min(limits) if limits else None
+
+
+def _ancestors(mount: Path, path: str) -> list[Path]:
+    """The cgroup folder of ``path`` and each parent up to the mount point (those that exist)."""
+    parts = [p for p in path.strip("/").split("/") if p]
+    folders = [mount.joinpath(*parts[:i]) for i in range(len(parts), -1, -1)]
+    return [folder for folder in folders if folder.is_dir()]
+
+
+def _v2_limit(cpu_max: Path) -> float | None:
+    try:
+        quota, period = cpu_max.read_text().split()[:2]
+    except (OSError, ValueError):
+        return None
+    return None if quota == "max" else int(quota) / int(period)
+
+
+def _v1_limit(folder: Path) -> float | None:
+    try:
+        quota = int((folder / "cpu.cfs_quota_us").read_text())
+        period = int((folder / "cpu.cfs_period_us").read_text())
+    except (OSError, ValueError):
+        return None
+    return None if quota <= 0 or period <= 0 else quota / period
+
+
+def affinity_cores() -> int:
+    """Logical CPUs this process may be scheduled on (the affinity mask; all of them on macOS and Windows)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def available_cores(*, proc_cgroup: str | None = None, cgroup_root: str | Path = "/sys/fs/cgroup") -> int:
+    """CPUs this process can really use: the affinity mask, cut to a container's CPU quota (rounded down, at
+    least 1). More threads than this only take turns on the same CPUs."""
+    quota = cpu_quota(proc_cgroup, cgroup_root)
+    cores = affinity_cores()
+    return max(1, min(cores, math.floor(quota))) if quota is not None else cores
+
+
+def core_facts() -> dict:
+    """What limits the thread count here: usable cores, where that number comes from, torch's default thread
+    count, and a thread-limiting environment variable if one is set (``OMP_NUM_THREADS`` in many hub images)."""
+    quota = cpu_quota()
+    env = {name: os.environ[name] for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS") if os.environ.get(name)}
+    return {"usable cores": available_cores(), "logical cores": os.cpu_count() or 1,
+            "cpu quota": quota, "torch threads": torch.get_num_threads(), "thread variables": env}
+
+
+def default_device() -> torch.device:
+    """The NVIDIA GPU when PyTorch sees one, else the CPU: what a lesson measures on. (Apple's MPS is opt-in:
+    pass ``device="mps"`` — its kernels are young and the lessons' CPU-thread experiments do not apply there.)"""
+    return torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu")
+
+
+def device_words(device: Device, threads: int | None = 1) -> str:
+    """How a sentence names what was measured: "one CPU thread", "2 CPU threads", "the GPU (NVIDIA H100 …)"."""
+    kind = torch.device(device).type if device is not None else "cpu"
+    if kind == "cuda":
+        name = torch.cuda.get_device_name(torch.device(device)) if torch.cuda.is_available() else "CUDA"
+        return f"the GPU ({name})"
+    if kind == "mps":
+        return "the Apple GPU (MPS)"
+    if threads is None:
+        threads = torch.get_num_threads()
+    return "one CPU thread" if threads == 1 else f"{threads} CPU threads"
+
+
+def cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo") as info:
+            for line in info:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    if platform.system() == "Darwin":
+        try:
+            return subprocess.run(["sysctl", "-n", "machdep.cpu.brand_string"], capture_output=True,
+                                  text=True, timeout=5).stdout.strip() or platform.machine()
+        except (OSError, subprocess.SubprocessError):
+            pass
+    return platform.processor() or platform.machine()
+
+
+class Hardware(dict):
+    """``hardware()``'s answer: a dict that shows as a small table in a notebook."""
+
+    def _repr_html_(self) -> str:
+        rows = "".join(f"<tr><th style='text-align:left'>{k}</th><td style='text-align:left'>{v}</td></tr>"
+                       for k, v in self.items())
+        return f"<table>{rows}</table>"
+
+
+def hardware() -> Hardware:
+    """The machine the numbers come from: CPU, cores (and the quota that limits them), torch threads, torch
+    version and backends, GPU."""
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none"
+    backends = [name for name, available in (
+        ("MKL", torch.backends.mkl.is_available()), ("oneDNN", torch.backends.mkldnn.is_available()),
+        ("OpenMP", torch.backends.openmp.is_available()), ("CUDA", torch.cuda.is_available()),
+        ("MPS", torch.backends.mps.is_available())) if available]
+    facts = core_facts()
+    return Hardware({
+        "cpu": cpu_name(),
+        "logical cores": facts["logical cores"],
+        "usable cores": facts["usable cores"],
+        "cpu quota": "none" if facts["cpu quota"] is None else f"{facts['cpu quota']:g} CPUs",
+        "torch threads": facts["torch threads"],
+        "torch": torch.__version__,
+        "backends": ", ".join(backends) or "none",
+        "gpu": gpu,
+        "python": platform.python_version(),
+        "os": f"{platform.system()} {platform.release()}",
+    })
+
+
+class _MatMul(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x @ x
+
+
+class _Copy(nn.Module):
+    """Copies into a buffer allocated once: a fresh allocation per run would time page faults, not memory."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if getattr(self, "out", None) is None or self.out.shape != x.shape or self.out.device != x.device:
+            self.out = torch.empty_like(x)
+        return self.out.copy_(x)
+
+
+def machine_peaks(*, threads: int | None = 1, device: Device = None, matrix_size: int = 1024,
+                  copy_megabytes: int = 64) -> dict:
+    """This machine's roofline: compute peak (GFLOP/s of a large matmul) and memory bandwidth (GB/s of a copy
+    too large for the caches), both timed with ``measure_latency`` and counted with effedu's own counters. A peak
+    is the best the machine can do, so the fastest sample counts, not the median."""
+    square = (matrix_size, matrix_size)
+    copy = (copy_megabytes * 2**20 // 4,)
+    matmul_ms = min(measure_latency(_MatMul(), square, threads=threads, device=device, budget_s=0.5).samples)
+    copy_ms = min(measure_latency(_Copy(), copy, threads=threads, device=device, budget_s=0.5).samples)
+    return {"peak_gflops": 2 * count_macs(_MatMul(), square) / matmul_ms / 1e6,
+            "bandwidth_gbs": memory_traffic(_Copy(), copy) / copy_ms / 1e6,
+            "threads": threads, "device": str(device or "cpu")}

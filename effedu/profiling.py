@@ -1,0 +1,279 @@
+"""Where a network's MACs, bytes and time go: per layer (``profile_layers``), per kind of layer or class of operator
+(``time_shares``, ``count_by_kind``), against the machine's roofline (``roofline_table``), and per network — the
+reference models side by side with their published figures (``zoo``).
+
+Per-layer time uses the same protocol as ``effedu.timing`` (warm-up, garbage collector off, device synchronised)
+and a clock chosen for the device: on the CPU the host clock around each layer; on a CUDA GPU, CUDA events recorded
+on the stream and read after the run, so that no layer waits for the host (a synchronisation per layer would
+charge each small layer a launch-and-wait of its own and flatten the shares).
+"""
+from __future__ import annotations
+
+import statistics
+import time
+from typing import Callable
+
+import pandas as pd
+import torch
+from torch import nn
+
+from . import models
+from ._runtime import Device, InputLike, ModuleStack, guarded_run, positive_int, run_model, synchronize
+from .counting import count_params, record_ops
+from .timing import compare_latency, garbage_collector_off, quartiles
+
+CLOCK_METHODS = {
+    "cpu": "host clock around each layer",
+    "cuda": "CUDA events on the stream, read once per run (no host synchronisation per layer)",
+    "mps": "host clock with a device synchronisation around each layer (distorts small layers)",
+}
+
+
+class _LayerClock:
+    """Start and end marks around every module call; exclusive time = inclusive minus the direct children's."""
+
+    def __init__(self, device: torch.device):
+        self.device = device
+        self.events = device.type == "cuda"
+        self.open: list[list] = []  # [name, start mark, children]
+        self.closed: list[list] = []
+        self.clamped = 0  # exclusive times below zero: timer jitter, counted as zero
+
+    def _mark(self):
+        if self.events:
+            event = torch.cuda.Event(enable_timing=True)
+            event.record()
+            return event
+        synchronize(self.device)  # a no-op on the CPU
+        return time.perf_counter()
+
+    def _elapsed_ms(self, start, end) -> float:
+        return start.elapsed_time(end) if self.events else (end - start) * 1e3
+
+    def enter(self, name: str) -> None:
+        self.open.append([name, self._mark(), []])
+
+    def leave(self, name: str) -> None:
+        _, start, children = self.open.pop()
+        record = [name, start, self._mark(), children]
+        if self.open:
+            self.open[-1][2].append(record)
+        self.closed.append(record)
+
+    def take_round(self) -> dict[str, float]:
+        """Each layer's exclusive milliseconds in the run just finished (summed over its calls)."""
+        synchronize(self.device)
+        totals: dict[str, float] = {}
+        for name, start, end, children in self.closed:
+            own = self._elapsed_ms(start, end) - sum(self._elapsed_ms(c[1], c[2]) for c in children)
+            if own < 0:
+                self.clamped += 1
+            totals[name] = totals.get(name, 0.0) + max(own, 0.0)
+        self.closed = []
+        return totals
+
+
+def profile_layers(model: nn.Module, x: InputLike, *, threads: int | None = 1, device: Device = None,
+                   repeats: int = 20, warmup: int = 3) -> pd.DataFrame:
+    """One row per layer that runs ops: counts, measured time and its share of the total.
+
+    A layer is a leaf module, or a container's own ops (the ``x + identity`` and ReLU in a ResNet block's
+    ``forward`` are rows of their own, type ``Bottleneck`` etc. — they are real time at 0 MACs). Columns:
+    ``layer, type, kind`` (``layer_kind``), ``op_class`` (``op_class``), ``ops, out_shape, params, macs, bytes,
+    intensity`` (FLOPs per byte moved, for the roofline), ``latency_ms`` (median over ``repeats`` runs of the
+    layer's own time) and ``share`` of the summed layer time.
+
+    ``frame.attrs``: ``model_latency_ms`` — the median end-to-end time of runs with the hooks switched off,
+    alternated with the hooked runs (compare it with ``latency_ms.sum()`` to see the hooks' overhead);
+    ``rounds`` — a frame of every run's per-layer times (for share ranges, ``time_shares``); ``method`` — the
+    clock used; ``clamped`` — how many layer times fell below zero (timer jitter) and were counted as zero;
+    ``threads`` and ``device``.
+    """
+    positive_int(repeats, "repeats")
+    records = record_ops(model, x, device=device)
+    modules = dict(model.named_modules())
+    rows: dict[str, dict] = {}
+    for r in records:
+        module = modules[r.module]
+        row = rows.setdefault(r.module, {"layer": r.module or "(model)", "type": type(module).__name__,
+                                         "kind": layer_kind(module), "ops": [], "out_shape": (), "macs": 0,
+                                         "bytes": 0})
+        short = r.op.split(".")[1]
+        if (r.bytes or r.macs) and short not in row["ops"]:
+            row["ops"].append(short)
+        row["out_shape"] = r.out_shape
+        row["macs"] += r.macs
+        row["bytes"] += r.bytes
+    leaves = {name for name, m in modules.items() if not list(m.children())}
+    rows = {name: row for name, row in rows.items() if name in leaves or row["bytes"] or row["macs"]}
+
+    with guarded_run(model, x, device=device, threads=threads) as (model, tensor, used_threads):
+        clock = _LayerClock(tensor.device)
+        for _ in range(warmup):
+            run_model(model, tensor)
+        per_round, end_to_end = [], []
+        with ModuleStack(model, clock.enter, clock.leave) as stack, garbage_collector_off():
+            for _ in range(repeats):  # alternate, so that drift hits the layer times and the total alike
+                stack.enabled = True
+                run_model(model, tensor)
+                per_round.append(clock.take_round())
+                stack.enabled = False
+                synchronize(tensor.device)
+                start = time.perf_counter()
+                run_model(model, tensor)
+                synchronize(tensor.device)
+                end_to_end.append((time.perf_counter() - start) * 1e3)
+    rounds = pd.DataFrame(per_round).reindex(columns=list(rows)).fillna(0.0)
+    for name, row in rows.items():
+        own = modules[name]
+        row["params"] = sum(p.numel() for p in own.parameters(recurse=name in leaves))
+        row["latency_ms"] = float(rounds[name].median())
+        row["ops"] = ", ".join(row["ops"])
+        row["op_class"] = op_class(row["ops"], row["kind"])
+        row["intensity"] = 2 * row["macs"] / row["bytes"] if row["bytes"] else float("nan")
+    frame = pd.DataFrame(list(rows.values()), columns=[
+        "layer", "type", "kind", "op_class", "ops", "out_shape", "params", "macs", "bytes", "intensity",
+        "latency_ms"])
+    total = frame["latency_ms"].sum()
+    frame["share"] = frame["latency_ms"] / total if total > 0 else 0.0
+    rounds.columns = list(frame["layer"])
+    frame.attrs.update(model_latency_ms=statistics.median(end_to_end), rounds=rounds,
+                       method=CLOCK_METHODS[tensor.device.type], clamped=clock.clamped, threads=used_threads,
+                       device=str(tensor.device))
+    return frame
+
+
+def layer_kind(module: nn.Module) -> str:
+    """'pointwise 1×1', 'grouped 1×1', 'depthwise k×k', 'grouped k×k', 'conv k×k', 'fully connected' or
+    'other'."""
+    if isinstance(module, nn.Linear):
+        return "fully connected"
+    if isinstance(module, nn.Conv2d):
+        kh, kw = module.kernel_size
+        if (kh, kw) == (1, 1):
+            return "pointwise 1×1" if module.groups == 1 else "grouped 1×1"
+        if module.groups == module.in_channels and module.groups > 1:
+            return f"depthwise {kh}×{kw}"
+        return f"grouped {kh}×{kw}" if module.groups > 1 else f"conv {kh}×{kw}"
+    return "other"
+
+
+OP_CLASSES = [  # (class, ATen op names) — how profile_layers rows are grouped by what they do
+    ("conv / linear", ("convolution", "addmm", "mm")),
+    ("BatchNorm", ("native_batch_norm", "_native_batch_norm_legit_no_training", "batch_norm")),
+    ("activation", ("relu", "relu_", "hardtanh", "hardtanh_", "clamp", "clamp_", "sigmoid", "gelu")),
+    ("add / cat / copy", ("add", "add_", "cat", "clone", "copy_", "mul", "neg")),
+    ("pooling", ("max_pool2d", "max_pool2d_with_indices", "avg_pool2d", "mean")),
+]
+ELEMENTWISE_CLASSES = ("BatchNorm", "activation", "add / cat / copy")
+
+
+def op_class(ops: str, kind: str = "") -> str:
+    """The class of a ``profile_layers`` row from its ``ops`` (and ``kind``): 'conv / linear', 'depthwise conv'
+    (ShuffleNetV2's G4 counts it with the elementwise ops: much memory access per FLOP), 'BatchNorm', …"""
+    names = [op.strip() for op in ops.split(",") if op.strip()]
+    for label, members in OP_CLASSES:
+        if any(name in members for name in names):
+            return "depthwise conv" if label == "conv / linear" and kind.startswith("depthwise") else label
+    return "other" if names else "views only"
+
+
+def time_shares(layers: pd.DataFrame, by: str | Callable[[str], str] = "kind") -> pd.DataFrame:
+    """MACs, bytes and measured time per group of layers, with shares — the time that MAC counts miss.
+
+    ``by``: a column of ``layers`` ("kind", "op_class", "type") or a function of the layer name (e.g. its stage,
+    ``lambda name: name.split(".")[0]``). ``time_share`` is the median over the profiled runs of the group's share
+    of that run's time, and ``time_share_lo`` / ``time_share_hi`` its quartiles (from ``attrs["rounds"]``), so the
+    share comes with its own noise and always lies inside it."""
+    groups = layers[by] if isinstance(by, str) else layers["layer"].map(by)
+    label = by if isinstance(by, str) else "group"
+    grouped = layers.assign(**{label: groups}).groupby(label, sort=False)[["macs", "bytes", "latency_ms"]].sum()
+    grouped["macs_share"] = grouped["macs"] / grouped["macs"].sum() if grouped["macs"].sum() else 0.0
+    rounds = layers.attrs.get("rounds")
+    if rounds is not None and len(rounds):
+        group_of = dict(zip(layers["layer"], groups))
+        runs = rounds[[name for name in rounds.columns if name in group_of]]
+        per_group = runs.T.groupby(runs.columns.map(group_of)).sum().T  # runs × groups
+        per_run_share = per_group.div(per_group.sum(axis=1).where(lambda s: s > 0), axis=0).fillna(0.0)
+        grouped["time_share"] = [statistics.median(per_run_share[g]) for g in grouped.index]
+        spread = [quartiles(list(per_run_share[g])) for g in grouped.index]
+        grouped["time_share_lo"] = [low for low, _ in spread]
+        grouped["time_share_hi"] = [high for _, high in spread]
+    else:  # a frame without its runs (e.g. rebuilt by hand): the share of the medians, no range
+        total = grouped["latency_ms"].sum()
+        grouped["time_share"] = grouped["latency_ms"] / total if total else 0.0
+        grouped["time_share_lo"] = grouped["time_share_hi"] = grouped["time_share"]
+    grouped.attrs.update({key: layers.attrs[key] for key in ("model_latency_ms", "method", "clamped", "device",
+                                                              "threads") if key in layers.attrs})
+    return grouped.sort_values("time_share", ascending=False)
+
+
+def count_by_kind(model: nn.Module, x: InputLike, *, device: Device = None) -> pd.DataFrame:
+    """MACs and weights per kind of layer, with shares over the conv and FC layers only — the convention of
+    MobileNetV1's Table 2 (BatchNorm and other layers are listed but not in the shares)."""
+    modules = dict(model.named_modules())
+    macs: dict[str, int] = {}
+    for r in record_ops(model, x, device=device):
+        kind = layer_kind(modules[r.module])
+        macs[kind] = macs.get(kind, 0) + r.macs
+    params: dict[str, int] = {}
+    for module in modules.values():
+        if not list(module.children()):
+            kind = layer_kind(module)
+            params[kind] = params.get(kind, 0) + sum(p.numel() for p in module.parameters(recurse=False))
+    kinds = sorted(set(macs) | set(params), key=lambda k: (k == "other", k))
+    frame = pd.DataFrame({"macs": [macs.get(k, 0) for k in kinds], "params": [params.get(k, 0) for k in kinds]},
+                         index=pd.Index(kinds, name="kind"))
+    counted = frame.drop(index="other", errors="ignore")
+    frame["macs_share"] = (counted["macs"] / counted["macs"].sum()).reindex(frame.index)
+    frame["params_share"] = (counted["params"] / counted["params"].sum()).reindex(frame.index)
+    return frame
+
+
+def roofline_table(layers: pd.DataFrame, peaks: dict, by: str = "kind") -> pd.DataFrame:
+    """Per group of layers that do MACs: median arithmetic intensity, median achieved GFLOP/s, median share of
+    the roof (min(peak, bandwidth × intensity)) and which limit the roof is at their intensity ('memory' left of
+    the ridge point, 'compute' right of it)."""
+    ridge = peaks["peak_gflops"] / peaks["bandwidth_gbs"]
+    rows = layers[(layers["macs"] > 0) & (layers["latency_ms"] > 0)]
+    achieved = achieved_gflops(rows)
+    roof = rows["intensity"].clip(upper=ridge) * peaks["bandwidth_gbs"]
+    table = pd.DataFrame({"median intensity": rows.groupby(by)["intensity"].median(),
+                          "median GFLOP/s": achieved.groupby(rows[by]).median(),
+                          "median share of its roof": (achieved / roof).groupby(rows[by]).median(),
+                          "layers above their roof": (achieved > roof).groupby(rows[by]).sum()})
+    table["bound by"] = ["memory" if i < ridge else "compute" for i in table["median intensity"]]
+    table.attrs["ridge"] = ridge
+    return table
+
+
+def achieved_gflops(layers: pd.DataFrame) -> pd.Series:
+    """FLOPs (2 per MAC) per second each layer achieved, in GFLOP/s."""
+    return 2 * layers["macs"] / layers["latency_ms"] / 1e6
+
+
+def zoo(resolution: int = 224, *, latency: bool = False, threads: int = 1, device: Device = None,
+        budget_s: float = 1.0, progress: bool = True) -> pd.DataFrame:
+    """The reference models at ``resolution``: params, MACs, memory traffic, the published figures beside
+    them (``published_macs_M``, ``published_params_M``, ``source``), and (``latency=True``) median latency
+    measured interleaved on ``device`` — the "fewer MACs, yet slower" data."""
+    positive_int(resolution, "resolution")
+    shape = (1, 3, resolution, resolution)
+    networks = {name: build() for name, build in models.REFERENCE_MODELS.items()}
+    if latency:
+        frame = compare_latency(networks, shape, threads=threads, device=device, budget_s=budget_s,
+                                progress=progress)
+    else:
+        counted = {name: record_ops(m, shape) for name, m in networks.items()}
+        frame = pd.DataFrame({"params": {n: count_params(m) for n, m in networks.items()},
+                              "macs": {n: sum(r.macs for r in counted[n]) for n in networks},
+                              "bytes": {n: sum(r.bytes for r in counted[n]) for n in networks}})
+        frame.index.name = "candidate"
+    frame["published_macs_M"] = [models.PUBLISHED[n][0] for n in frame.index]
+    frame["published_params_M"] = [models.PUBLISHED[n][1] for n in frame.index]
+    frame["source"] = [models.PUBLISHED[n][2] for n in frame.index]
+    return frame
+
+
+__all__ = ["CLOCK_METHODS", "ELEMENTWISE_CLASSES", "OP_CLASSES", "achieved_gflops", "count_by_kind", "layer_kind",
+           "op_class", "profile_layers", "roofline_table", "time_shares", "zoo"]

@@ -1,0 +1,342 @@
+"""effedu.verdict: every branch on scripted numbers, and random frames whose sentences must never contradict their
+outcome or their own numbers."""
+import random
+import re
+
+import pandas as pd
+import pytest
+from helpers import frame_from
+
+from effedu import verdict as V
+from effedu.timing import LatencyResult
+
+NEGATIVE_PERCENT = re.compile(r"[-−]\s?\d[\d.,]*\s?%")
+
+
+def steady(value, rounds=9, wobble=0.01, phase=0):
+    """Samples around ``value`` with a small deterministic wobble (no two rounds alike); candidates with another
+    ``phase`` or ``wobble`` wobble differently, so their paired ratios spread."""
+    return [value * (1 + wobble * (((i + phase) * 7) % 5 - 2) / 2) for i in range(rounds)]
+
+
+# --- speed ---------------------------------------------------------------------------------------------------
+
+def test_speed_three_outcomes_and_the_numbers_they_quote():
+    frame = frame_from({"base": steady(10), "fast": steady(5), "slow": steady(15), "same": steady(10.02, wobble=0.1)})
+    fast, slow, same = (V.speed(frame, n) for n in ("fast", "slow", "same"))
+    assert (fast.outcome, slow.outcome, same.outcome) == (V.FASTER, V.SLOWER, V.SAME)
+    assert "**faster**" in fast.text and "2× as fast" in fast.text and "time ×0.5" in fast.text
+    assert "**slower**" in slow.text and "time ×1.5" in slow.text
+    assert "no clear difference" in same.text and "includes ×1" in same.text
+    assert fast.numbers["ratio_lo"] <= fast.numbers["ratio"] <= fast.numbers["ratio_hi"]
+    assert fast._repr_markdown_() == str(fast) == fast.text
+
+
+def test_speed_against_another_row_uses_the_paired_samples():
+    frame = frame_from({"base": steady(10), "a": steady(6), "b": steady(3)})
+    verdict = V.speed(frame, "b", baseline="a")
+    assert verdict.outcome == V.FASTER and verdict.numbers["ratio"] == pytest.approx(0.5)
+    assert "than a" in verdict.text
+    with pytest.raises(ValueError, match="both 'a'"):
+        V.speed(frame, "a", baseline="a")
+    with pytest.raises(ValueError, match="name must be one of"):
+        V.speed(frame, "c")
+    bare = frame.copy()
+    bare.attrs = {}
+    with pytest.raises(ValueError, match="baseline: comparing two rows"):
+        V.speed(bare, "b", baseline="a")
+
+
+def test_a_decided_ratio_never_prints_as_one():
+    frame = frame_from({"base": [10.0] * 9, "hair": [9.996] * 9})
+    verdict = V.speed(frame, "hair")
+    assert verdict.outcome == V.FASTER
+    assert "×1.00," not in verdict.text and "time ×0.9996" in verdict.text
+
+
+# --- promise, per MAC ------------------------------------------------------------------------------------------
+
+def test_promise_kept_fell_short_beat():
+    frame = frame_from({"base": steady(10), "short": steady(2), "kept": steady(5, wobble=0.1), "beat": steady(1)},
+                       macs={"base": 100, "short": 10, "kept": 50, "beat": 50})
+    assert V.promise(frame, "short").outcome == V.SHORT and "2× the time" in V.promise(frame, "short").text
+    assert V.promise(frame, "kept").outcome == V.KEPT
+    beat = V.promise(frame, "beat")
+    assert beat.outcome == V.BEAT and "0.2× the time the MAC count predicts" in beat.text
+    without_macs = frame_from({"base": steady(10), "x": steady(5)})
+    with pytest.raises(ValueError, match="macs"):
+        V.promise(without_macs, "x")
+
+
+def test_per_mac_corrects_for_unequal_macs():
+    # 5 % fewer MACs and 5 % less time: the same speed per MAC, although "faster" overall
+    frame = frame_from({"1:1": steady(10), "1:12": steady(9.5)}, macs={"1:1": 1000, "1:12": 950})
+    assert V.speed(frame, "1:12").outcome == V.FASTER
+    assert V.per_mac(frame, "1:12").outcome == V.SAME
+    frame = frame_from({"1:1": steady(10), "1:12": steady(12)}, macs={"1:1": 1000, "1:12": 950})
+    assert V.per_mac(frame, "1:12").outcome == V.SLOWER
+
+
+@pytest.mark.parametrize("times_,outcome", [
+    ({"a": 12, "b": 13}, "holds"), ({"a": 12, "b": 10.0}, "partly holds"), ({"a": 8, "b": 12}, "contradicted"),
+    ({"a": 10.01, "b": 9.99}, "cannot tell")])
+def test_guideline_four_outcomes(times_, outcome):
+    samples = {"base": steady(10), **{n: steady(t, wobble=0.2 if outcome == "cannot tell" else 0.01)
+                                      for n, t in times_.items()}}
+    frame = frame_from(samples, macs={"base": 100, "a": 100, "b": 100})
+    verdict = V.guideline(frame)
+    assert verdict.outcome == outcome
+    assert verdict.text.startswith(f"**{outcome[0].upper()}{outcome[1:]}**")
+
+
+# --- removal and shares ------------------------------------------------------------------------------------
+
+def test_removal_never_prints_a_negative_share():
+    saving = frame_from({"with": steady(10), "without": steady(9)})
+    assert V.removal(saving, "without", part="the shuffle").outcome == "costs time"
+    assert "saved **10 %**" in V.removal(saving, "without", part="the shuffle").text
+    slower = frame_from({"with": steady(10), "without": steady(10.2)})
+    verdict = V.removal(slower, "without")
+    assert verdict.outcome == "removing it was slower" and "clamped" in verdict.text
+    assert not NEGATIVE_PERCENT.search(verdict.text)
+    noise = frame_from({"with": steady(10), "without": steady(10, wobble=0.2)})
+    assert V.removal(noise, "without").outcome == "no clear cost"
+
+
+def shares_table():
+    return pd.DataFrame({"macs_share": [0.03, 0.95, 0.02], "time_share": [0.20, 0.70, 0.10],
+                         "time_share_lo": [0.18, 0.66, 0.08], "time_share_hi": [0.22, 0.74, 0.12]},
+                        index=["depthwise 3×3", "pointwise 1×1", "other"])
+
+
+def test_time_share_against_macs_and_against_a_claim():
+    table = shares_table()
+    dw = V.time_share(table, "depthwise 3×3")
+    assert dw.outcome == "above" and "**more** than its 3 % of the MACs" in dw.text
+    pw = V.time_share(table, "pointwise 1×1", claim=0.95, claim_source="MobileNet, Sec. 3.2")
+    assert pw.outcome == "below" and "clearly the largest" in pw.text and "MobileNet" in pw.text
+    assert V.time_share(table, "pointwise 1×1", claim=0.7).outcome == "about"
+    assert "takes a clearly larger share" in V.time_share(table, "other").text
+
+
+def test_compare_ranges():
+    larger = V.compare_ranges({"MobileNetV2": (0.3, 0.28, 0.32), "ResNet-18": (0.1, 0.09, 0.11)})
+    assert larger.outcome == "larger"
+    assert V.compare_ranges({"a": (0.1, 0.09, 0.11), "b": (0.3, 0.28, 0.32)}).outcome == "smaller"
+    assert V.compare_ranges({"a": (0.3, 0.2, 0.4), "b": (0.31, 0.28, 0.32)}).outcome == V.SAME
+    with pytest.raises(ValueError, match="exactly two"):
+        V.compare_ranges({"a": (1, 1, 1)})
+
+
+def test_hook_overhead_three_outcomes():
+    layers = pd.DataFrame({"latency_ms": [1.0, 1.0]})
+    for end_to_end, outcome in ((2.0, "close"), (1.0, "inflated"), (4.0, "below")):
+        layers.attrs.update(model_latency_ms=end_to_end, method="host clock", clamped=1)
+        verdict = V.hook_overhead(layers)
+        assert verdict.outcome == outcome and "host clock" in verdict.text and "1 layer time" in verdict.text
+
+
+# --- orderings, rankings, fronts ---------------------------------------------------------------------------
+
+def test_ranking_marks_ties_and_names_clear_ends():
+    frame = frame_from({"base": steady(10), "a": steady(5), "b": steady(7), "c": steady(7.01, wobble=0.2)})
+    verdict = V.ranking(frame)
+    assert verdict.numbers["order"][0] == "a" and verdict.outcome == "clear"
+    assert "**a** < **b** ≈ **c**" in verdict.text
+    assert verdict.numbers["slowest"] is None  # b and c cannot be told apart
+    tied = frame_from({"base": steady(10), "a": steady(5, wobble=0.3), "b": steady(5.1, wobble=0.3, phase=2)})
+    assert V.ranking(tied).outcome == "tied" and V.ranking(tied).numbers["fastest"] is None
+    with pytest.raises(ValueError, match="at least two"):
+        V.ranking(frame, among=["a"])
+
+
+def test_rankings_list_only_clear_disagreements_and_score_a_guess():
+    frame = frame_from({"big": steady(10), "small": steady(20), "mid": steady(10.05, wobble=0.2)},
+                       macs={"big": 300, "small": 100, "mid": 200})
+    frame["params"] = [3, 1, 2]
+    frame["bytes"] = [30, 10, 20]
+    verdict = V.rankings(frame, guess=["big", "mid", "small", "Small"])
+    assert verdict.outcome == "MACs disagree"
+    assert verdict.numbers["pairs"] == [("small", "big"), ("small", "mid")]
+    assert "**small** has ×0.333 the MACs of **big**" in verdict.text
+    assert "rank correlation" in verdict.text and "'Small'" in verdict.text
+    agree = frame_from({"a": steady(1), "b": steady(2)}, macs={"a": 1, "b": 2})
+    agree["params"], agree["bytes"] = [1, 2], [1, 2]
+    assert V.rankings(agree).outcome == "MACs agree"
+
+
+def test_rankings_list_at_most_the_largest_few():
+    names = [f"m{i}" for i in range(6)]
+    samples = {n: steady(10 * (6 - i)) for i, n in enumerate(names)}  # fewer MACs, yet slower, pair after pair
+    frame = frame_from(samples, macs={n: i + 1 for i, n in enumerate(names)})
+    frame["params"], frame["bytes"] = 1, 1
+    text = V.rankings(frame).text
+    assert text.count("yet took") == V.MAX_LISTED and "more such pair" in text
+
+
+def test_pareto_front_keeps_ties_and_drops_the_beaten():
+    frame = pd.DataFrame({"median_ms": [1.0, 2.0, 3.0, 2.5, 1.0], "accuracy": [0.8, 0.9, 0.85, 0.95, 0.8]},
+                         index=["fast", "mid", "dominated", "best", "fast twin"])
+    assert V.pareto_front(frame) == ["fast", "mid", "best", "fast twin"]
+    verdict = V.pareto(frame, n_test=449)
+    assert "fast twin" in verdict.text and verdict.numbers["noise"] == pytest.approx(V.accuracy_noise(0.95, 449))
+
+
+def test_beats_needs_both_axes_beyond_the_noise():
+    frame = frame_from({"hand": steady(10), "nas fast": steady(5), "nas slow": steady(20)})
+    frame["accuracy"] = [0.90, 0.97, 0.99]
+    assert V.beats(frame, ["nas fast", "nas slow"], ["hand"], n_test=449).outcome == "beats"
+    frame["accuracy"] = [0.90, 0.905, 0.99]
+    assert V.beats(frame, ["nas fast", "nas slow"], ["hand"], n_test=449).outcome == "does not beat"
+
+
+# --- machines ----------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("speedup,outcome", [(1.5, "sub-linear"), (2.0, "near-linear"), (2.6, "super-linear"),
+                                             (0.8, V.SLOWER), (1.0, V.SAME)])
+def test_thread_speedup_classes(speedup, outcome):
+    frame = frame_from({"1 thread": steady(10), "2 threads": steady(10 / speedup, wobble=0.05 if speedup == 1 else 0.01)},
+                       threads={"1 thread": 1, "2 threads": 2})
+    verdict = V.thread_speedup(frame)
+    assert verdict.outcome == outcome
+    if outcome in ("sub-linear", "super-linear"):
+        assert "probably" in verdict.text  # the cause was not measured: a hypothesis
+
+
+PAPER = {"1080Ti GPU": 0.26, "ARM Snapdragon 810": 0.70}
+
+
+@pytest.mark.parametrize("value,lo,hi,outcome", [
+    (0.25, 0.22, 0.30, "1080Ti GPU"), (0.68, 0.60, 0.75, "ARM Snapdragon 810"), (0.43, 0.41, 0.45, "neither"),
+    (1.0, 0.95, 1.05, "neither"), (1.2, 1.1, 1.3, "neither"), (0.9, 0.88, 0.92, "ARM Snapdragon 810")])
+def test_paper_device_three_outcomes(value, lo, hi, outcome):
+    verdict = V.paper_device(value, lo, hi, PAPER)
+    assert verdict.outcome == outcome
+    if outcome == "neither" and value < 1:
+        assert "neither" in verdict.text
+
+
+def test_budget_three_outcomes():
+    frame = frame_from({"budget": steady(10), "in": steady(8), "over": steady(12), "at": steady(10, wobble=0.2)})
+    assert [V.budget(frame, n).outcome for n in ("in", "over", "at")] == \
+        ["within the budget", "over the budget", "at the budget"]
+
+
+def test_fps_against_the_paper_device():
+    fast = V.fps(steady(20.0), 20, "one CPU core", "cpu")  # 50 FPS against 20
+    assert fast.outcome == V.FASTER and "one CPU thread" in fast.text and "one CPU core" in fast.text
+    assert V.fps(steady(100.0), 20, "one CPU core", "cpu").outcome == V.SLOWER
+    assert V.fps(steady(50.0, wobble=0.3), 20, "one CPU core", "cpu").outcome == V.SAME
+
+
+# --- measuring well ---------------------------------------------------------------------------------------
+
+def test_warmup_outliers_interleaving():
+    assert V.warmup([30.0] + steady(10, 14)).outcome == "cold start"
+    quiet = V.warmup([10.8] + steady(10, 14))
+    assert quiet.outcome == "no visible cold start" and "10 %" in quiet.text
+    pulled = LatencyResult([10.0] * 9 + [40.0], 1, "cpu", 1, 0)
+    assert V.outliers(pulled).outcome == "pulled up"
+    assert V.outliers(LatencyResult([10.0] * 9 + [9.0] * 1, 1, "cpu", 1, 0)).outcome == "close"
+    assert V.outliers(LatencyResult([10.0] * 5 + [1.0] * 4, 1, "cpu", 1, 0)).outcome == "pulled down"
+    assert V.interleaving({"one after another": [1.01, 0.99], "interleaved": [1.0, 1.01]}).outcome == "calm"
+    assert V.interleaving({"one after another": [1.08], "interleaved": [1.02]}).outcome == "interleaved closer"
+    assert V.interleaving({"one after another": [1.02], "interleaved": [1.08]}).outcome == "no help this time"
+
+
+def test_roofline_spectrum_rank_predictor():
+    table = pd.DataFrame({"median GFLOP/s": [2.0, 20.0], "layers above their roof": [0, 3]},
+                         index=["depthwise 3×3", "pointwise 1×1"])
+    roof = V.roofline(table, "depthwise 3×3", "pointwise 1×1", "cpu")
+    assert roof.outcome == "slower per FLOP" and "**10× fewer**" in roof.text and "3 layer(s)" in roof.text
+    table["layers above their roof"] = 0
+    assert "above their roof" not in V.roofline(table, "pointwise 1×1", "depthwise 3×3", "cpu").text
+    assert V.spectrum(20, 50, 64).outcome == "trained compresses better"
+    assert V.spectrum(48, 50, 64).outcome == V.SAME
+    assert V.spectrum(50, 20, 64).outcome == "random compresses better"
+    rank = V.smallest_good_rank({2: 0.5, 8: 0.96, 16: 0.97, 32: 0.96, 64: 0.97}, 0.97, 449)
+    assert rank.outcome == "found" and rank.numbers["rank"] == 8
+    gap = V.smallest_good_rank({2: 0.96, 8: 0.5, 64: 0.97}, 0.97, 449)  # rank 2 passes, but rank 8 fails
+    assert gap.numbers["rank"] == 64
+    assert V.smallest_good_rank({64: 0.5}, 0.97, 449).outcome == "none"
+    under = V.predictor([0.01, -0.02, 0.05], [-0.2, -0.15, -0.1], 0.03)
+    assert under.outcome == "goal met" and "under-predicts" in under.text
+    over = V.predictor([0.3, -0.2, 0.05], [0.2, 0.15, 0.1], 0.03)
+    assert over.outcome == "goal not met" and "over-predicts" in over.text and "stale" not in over.text.lower() \
+        or "busier" in over.text
+
+
+# --- formatting ----------------------------------------------------------------------------------------------
+
+def test_number_formatting():
+    assert V.num(0.14812) == "0.148" and V.num(12.345) == "12.3" and V.num(2345.6) == "2,346"
+    assert V.num(0.99996, "below") == "0.99996" and V.num(1.00004, "above") == "1.00004"
+    assert V.pct(0.043) == "4.3 %" and V.pct(-0.2) == "0 %" and V.pct(0.00001, positive=True) == "0.001 %"
+
+
+# --- random frames: no sentence contradicts its outcome or its numbers --------------------------------------
+
+def random_frame(rng: random.Random):
+    rounds = rng.randint(1, 25)
+    names = ["base"] + [f"c{i}" for i in range(rng.randint(1, 3))]
+    drift = [1 + rng.uniform(-0.3, 0.3) * i / rounds for i in range(rounds)]
+    two_speed = [rng.choice([1.0, 1.0, 1.8]) for _ in range(rounds)] if rng.random() < 0.3 else [1.0] * rounds
+    samples = {}
+    for name in names:
+        effect = 1.0 if name == "base" else rng.choice([rng.uniform(0.3, 3), rng.uniform(0.97, 1.03), 1.0])
+        noise = rng.choice([0.0, 0.01, 0.1, 0.5])
+        samples[name] = [max(1e-3, 5 * effect * d * s * (1 + rng.gauss(0, noise)) * (3 if rng.random() < 0.05 else 1))
+                         for d, s in zip(drift, two_speed)]
+    macs = {name: rng.choice([1000, rng.randint(100, 5000)]) for name in names}
+    return frame_from(samples, macs=macs, threads={"base": 1, **{n: 2 for n in names[1:]}}), names
+
+
+WORDS = {V.FASTER: "**faster**", V.SLOWER: "**slower**", V.SAME: "**no clear difference**"}
+
+
+def check_sentence(text: str, outcome: str, words: dict) -> None:
+    assert not NEGATIVE_PERCENT.search(text), text
+    for other, word in words.items():
+        assert (word in text) == (other == outcome), (outcome, text)
+
+
+def test_random_frames_never_contradict_themselves():
+    rng = random.Random(2026)
+    for _ in range(2000):
+        frame, names = random_frame(rng)
+        assert (frame["ratio_lo"] <= frame["ratio"]).all() and (frame["ratio"] <= frame["ratio_hi"]).all()
+        for name in names[1:]:
+            speed = V.speed(frame, name)
+            check_sentence(speed.text, speed.outcome, WORDS)
+            shown = float(re.search(r"time ×([0-9][0-9,]*(?:\.[0-9]+)?)", speed.text).group(1).replace(",", ""))
+            if speed.outcome == V.FASTER:
+                assert shown < 1 and float(re.search(r"([0-9.]+)× as fast", speed.text).group(1)) > 1
+                assert "slower" not in speed.text
+            elif speed.outcome == V.SLOWER:
+                assert shown > 1 and "faster" not in speed.text and "as fast" not in speed.text
+            else:
+                assert "faster" not in speed.text and "slower" not in speed.text
+            promise = V.promise(frame, name)
+            check_sentence(promise.text, promise.outcome,
+                           {V.KEPT: "**kept**", V.SHORT: "**fell short**", V.BEAT: "**beat the MACs**"})
+            budget = V.budget(frame, name)
+            check_sentence(budget.text, budget.outcome, {o: f"**{o}**" for o in
+                                                         ("within the budget", "over the budget", "at the budget")})
+            removal = V.removal(frame, name)
+            check_sentence(removal.text, removal.outcome, {o: f"**{o}**" for o in
+                                                           ("costs time", "no clear cost", "removing it was slower")})
+            per_mac = V.per_mac(frame, name)
+            check_sentence(per_mac.text, per_mac.outcome,
+                           {V.FASTER: "**faster** per MAC", V.SLOWER: "**slower** per MAC",
+                            V.SAME: "**no clear difference** per MAC"})
+            if len(names) > 2:
+                other = names[1] if name != names[1] else names[2]
+                assert V.speed(frame, name, baseline=other).outcome in WORDS
+        threads = V.thread_speedup(frame.iloc[[0, -1]].copy().__finalize__(frame))
+        assert not NEGATIVE_PERCENT.search(threads.text)
+        if threads.outcome == V.SLOWER:
+            assert "slower" in threads.text and "as fast" not in threads.text
+        elif threads.outcome == V.SAME:
+            assert "as fast" not in threads.text
+        else:
+            assert float(re.search(r"\*\*([0-9.]+)× as fast", threads.text).group(1)) > 1
