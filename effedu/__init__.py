@@ -4,8 +4,8 @@ Parameters, compute (MACs) and speed are three different goals; the only fair ju
 measurement on the hardware in front of you. This package holds the measuring tools, the blocks, the
 reference models, the verdicts, the widgets and the plots that the lessons in ``notebooks/`` call.
 """
-from . import (blocks, check, data, guidelines, machine, models, nas, plots, profiling, structure, training,
-               transforms, verdict, widgets)
+from . import (blocks, check, data, explorers, guidelines, machine, models, nas, plots, profiling, structure,
+               training, transforms, verdict, widgets)
 from ._runtime import ThreadSettingWarning
 from .counting import count_macs, count_params, memory_traffic, record_ops
 from .machine import default_device, hardware
@@ -16,8 +16,8 @@ __version__ = "0.2.0"
 
 
 __all__ = [
-    "blocks", "check", "data", "guidelines", "machine", "models", "nas", "plots", "profiling", "structure", "training",
-    "transforms", "verdict", "widgets",
+    "blocks", "check", "counting", "data", "explorers", "guidelines", "machine", "models", "nas", "plots", "profiling",
+    "structure", "timing", "training", "transforms", "verdict", "widgets",
     "LatencyResult", "NoisyMeasurementWarning", "ThreadSettingWarning", "compare_latency", "compare_threads",
     "count_macs", "count_params", "default_device", "hardware", "measure_latency", "memory_traffic",
     "profile_layers", "record_ops",

@@ -22,6 +22,16 @@ class ThreadSettingWarning(UserWarning):
     """torch did not take the requested thread count (macOS' native thread pool can be set only once)."""
 
 
+def in_kernel() -> bool:
+    """True inside a Jupyter kernel (a notebook), False in scripts and tests."""
+    try:
+        from IPython import get_ipython  # IPython comes with Jupyter; a bare script may lack it
+    except ImportError:
+        return False
+    shell = get_ipython()
+    return shell is not None and getattr(shell, "kernel", None) is not None
+
+
 def check_model(model: object, argument: str = "model") -> nn.Module:
     if not isinstance(model, nn.Module):
         raise TypeError(f"{argument} must be a torch.nn.Module, got {type(model).__name__}")

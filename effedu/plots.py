@@ -11,7 +11,7 @@ from matplotlib.figure import Figure
 
 from .profiling import achieved_gflops
 from .timing import LatencyResult
-from .verdict import pareto_front
+from .verdict import num, pareto_front, pct
 
 _BAR = "#4C72B0"
 _HIGHLIGHT = "#DD8452"
@@ -47,7 +47,7 @@ def latency_bars(frame: pd.DataFrame, ax=None, title: str = "") -> matplotlib.fi
     colors = [_HIGHLIGHT if name == frame.index[0] else _BAR for name in names]
     ax.barh(names, medians, xerr=half_iqr, color=colors, capsize=3)
     for y, (median, half, ratio) in enumerate(zip(medians, half_iqr, frame["ratio"].to_numpy()[::-1])):
-        ax.text(median + half, y, f"  {median:.2f} ms  (×{ratio:.2f})", va="center", fontsize=9)
+        ax.text(median + half, y, f"  {num(median)} ms  (×{num(ratio)})", va="center", fontsize=9)
     ax.set_xlim(0, (medians + half_iqr).max() * 1.5)
     ax.set_xlabel(f"median latency, ms (whiskers: IQR) — {frame.attrs.get('device', '')}, "
                   f"{frame.attrs.get('threads', '?')} thread(s)")
@@ -266,6 +266,8 @@ def accuracy_latency(frames: dict, ax=None, title: str = "") -> matplotlib.figur
 def predicted_vs_measured(predicted, measured, title: str = "") -> matplotlib.figure.Figure:
     """Left: predicted against measured latency with the ±10 % band. Right: the distribution of the errors."""
     predicted, measured = np.asarray(predicted, float), np.asarray(measured, float)
+    if len(predicted) != len(measured):
+        raise ValueError(f"predicted and measured must be equally long, got {len(predicted)} and {len(measured)}")
     errors = predicted / measured - 1
     fig, (left, right) = _figure((10, 4), 2)
     top = max(predicted.max(), measured.max()) * 1.1
@@ -282,6 +284,6 @@ def predicted_vs_measured(predicted, measured, title: str = "") -> matplotlib.fi
     right.axvspan(-10, 10, color="grey", alpha=0.2)
     right.set_xlabel("prediction error, %")
     right.set_ylabel("networks")
-    fig.suptitle(title or f"Latency predictor: {np.mean(np.abs(errors) <= 0.1):.0%} of networks within ±10 %")
+    fig.suptitle(title or f"Latency predictor: {pct(float(np.mean(np.abs(errors) <= 0.1)))} of networks within ±10 %")
     fig.tight_layout()
     return fig

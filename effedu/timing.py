@@ -19,7 +19,6 @@ import contextlib
 import dataclasses
 import gc
 import statistics
-import sys
 import time
 import warnings
 from typing import Callable, Mapping, Sequence, Union
@@ -29,8 +28,8 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from ._runtime import (Device, InputLike, check_model, make_input, model_restored, positive_int, positive_number,
-                       resolve_device, run_model, set_threads, synchronize, threads_fixed)
+from ._runtime import (Device, InputLike, check_model, in_kernel, make_input, model_restored, positive_int,
+                       positive_number, resolve_device, run_model, set_threads, synchronize, threads_fixed)
 from .counting import count_params, record_ops
 
 NOISY_IQR_FRACTION = 0.10  # warn when the IQR exceeds 10 % of the median
@@ -376,5 +375,5 @@ def _show_noise_as_a_note(message, category, filename, lineno, file=None, line=N
 
 
 _original_showwarning = warnings.showwarning
-if "ipykernel" in sys.modules:  # only inside a Jupyter kernel: scripts and tests keep the standard display
+if in_kernel():  # only inside a Jupyter kernel: scripts and tests keep the standard display
     warnings.showwarning = _show_noise_as_a_note

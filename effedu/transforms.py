@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import copy
 
+import pandas as pd
 import torch
 from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
-from ._runtime import InputLike, check_model, make_input, model_device
+from ._runtime import Device, InputLike, check_model, make_input, resolve_device
+from .timing import compare_latency
 
 
 def fold_batchnorm(model: nn.Module) -> nn.Module:
@@ -45,15 +47,40 @@ def inplace_activations(model: nn.Module, inplace: bool = True) -> nn.Module:
     return changed
 
 
-def try_compile(model: nn.Module, x: InputLike) -> tuple[nn.Module | None, str]:
-    """``torch.compile(model)``, run once on ``x`` to build it (compiling takes seconds to minutes). Returns
-    (compiled model, "") or (None, the reason) where this machine cannot compile (no C++ compiler, an unsupported
-    platform …) — lessons then skip that step and say why."""
+def try_compile(model: nn.Module, x: InputLike, *, device: Device = None) -> tuple[nn.Module | None, str]:
+    """``torch.compile`` of a copy of ``model`` *for the device it will be timed on* (``device``, default where the
+    model is), run once on ``x`` there to build it (compiling takes seconds to minutes). Returns (compiled model,
+    "") or (None, the reason) where this machine cannot compile (no C++ compiler, no Triton for this GPU, an
+    unsupported platform …) — lessons then skip that step and say why."""
     check_model(model)
+    target = resolve_device(device, model)
     try:
-        compiled = torch.compile(copy.deepcopy(model).eval())
+        compiled = torch.compile(copy.deepcopy(model).to(target).eval())
         with torch.inference_mode():
-            compiled(make_input(x, model_device(model) or torch.device("cpu")))
+            compiled(make_input(x, target))
         return compiled, ""
     except Exception as err:  # noqa: BLE001 — any failure means "not on this machine", reported, never hidden
-        return None, f"{type(err).__name__}: {str(err).strip().splitlines()[0] if str(err).strip() else ''}"
+        return None, _reason(err)
+
+
+def compile_comparison(model: nn.Module, x: InputLike, *, device: Device = None, threads: int | None = 1,
+                       budget_s: float = 0.8) -> tuple[pd.DataFrame | None, str]:
+    """Eager against compiled ``model``, timed interleaved on ``device`` — compiling, the first compiled run and
+    the timing all inside one guard, so a machine that cannot compile gets (None, the reason), never an
+    exception half-way through a lesson."""
+    target = resolve_device(device, model)
+    compiled, reason = try_compile(model, x, device=target)
+    if compiled is None:
+        return None, reason
+    eager = copy.deepcopy(model).to(target).eval()
+    try:
+        frame = compare_latency({"eager": eager, "compiled": compiled}, x, threads=threads, device=target,
+                                budget_s=budget_s, counts=False)
+    except Exception as err:  # noqa: BLE001 — as above: reported in the lesson, not raised
+        return None, _reason(err)
+    return frame, ""
+
+
+def _reason(err: Exception) -> str:
+    first = str(err).strip().splitlines()[0] if str(err).strip() else ""
+    return f"{type(err).__name__}: {first}"

@@ -16,14 +16,14 @@ A lesson gives the controls and a ``build(**values)`` function returning ``{name
     explorer  # in a notebook: displays the controls, the summary, the table and the plot
 
 Tests drive it without a browser: ``explorer.controls["groups"].value = 4`` then read ``explorer.result``
-(``background=False``, the default outside a Jupyter kernel, measures in the caller's thread).
+(outside a Jupyter kernel the explorer measures in the caller's thread, ``background=False``).
 """
 from __future__ import annotations
 
 import base64
 import html
 import io
-import sys
+import re
 import threading
 import time
 import warnings
@@ -33,7 +33,7 @@ import ipywidgets as widgets
 import pandas as pd
 
 from . import plots
-from ._runtime import Device, InputLike, positive_int, positive_number
+from ._runtime import Device, InputLike, in_kernel, positive_int, positive_number
 from .counting import count_fast
 from .timing import compare_latency
 
@@ -57,11 +57,16 @@ def _format_value(value) -> str:
     return str(value)
 
 
+def _inline_html(text: str) -> str:
+    """A describe line (plain text with Markdown **bold**, as verdicts write it) as safe HTML."""
+    return re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", html.escape(text))
+
+
 class Explorer:
     """Controls + a builder → a summary, a table and a plot that re-measure whenever a control is released."""
 
     def __init__(self, controls: Mapping[str, widgets.ValueWidget], build: Callable[..., Mapping], *,
-                 x: InputLike | None = None, threads: int = 1, device: Device = None, budget_s: float = 0.6,
+                 x: InputLike | None = None, threads: int = 1, device: Device = None, budget_s: float = 0.5,
                  repeats: int = 9, plot: str = "bars", title: str = "",
                  describe: Callable[..., str] | None = None, background: bool | None = None):
         if plot not in PLOTS:
@@ -72,7 +77,7 @@ class Explorer:
         self.build, self.x, self.threads, self.device = build, x, threads, device
         self.budget_s, self.repeats, self.plot, self.title = budget_s, repeats, plot, title
         self.describe = describe  # (result, **values) -> an extra line of Markdown/HTML under the summary
-        self.background = "ipykernel" in sys.modules if background is None else background
+        self.background = in_kernel() if background is None else background
         self.result: pd.DataFrame | None = None
         self.error: str | None = None
         self.measured: list[dict] = []  # every setting measured, in order (tests read it)
@@ -144,7 +149,7 @@ class Explorer:
             result, note = self._measure(candidates, threads)
             extra = ""
             if self.describe is not None:
-                extra = f"<br>{self.describe(result, **values)}"
+                extra = f"<br>{_inline_html(str(self.describe(result, **values)))}"
             self._redraw(result)
         except Exception as err:  # noqa: BLE001 — every failure is the student's to see, in the widget
             self.result, self.error = None, f"{type(err).__name__}: {err}" if not isinstance(err, ValueError) \
@@ -182,7 +187,7 @@ class Explorer:
             frame.attrs.update(results={}, threads=threads, device=str(self.device or "cpu"), rounds=0)
             return frame, (f"Counted, not timed: one forward pass of these candidates would take about "
                            f"{estimate_s:.0f} s here — too slow to answer within a second.")
-        if estimate_s * (1 + 1 + MIN_ROUNDS) > PROGRESS_AFTER_S:
+        if estimate_s * (1 + MIN_ROUNDS) > PROGRESS_AFTER_S:  # the calibration run, then the rounds
             self.progress.value, self.progress.layout.display = 0, "flex"
 
         def advance(done: int, planned: int) -> None:
@@ -191,7 +196,7 @@ class Explorer:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # a short budget is noisy by design; the table shows the paired range
             started = time.perf_counter()
-            frame = compare_latency(items, threads=threads, device=self.device, warmup=1, repeats=self.repeats,
+            frame = compare_latency(items, threads=threads, device=self.device, warmup=0, repeats=self.repeats,
                                     budget_s=self.budget_s / max(len(items), 1), counts=False,
                                     progress=advance, min_repeats=MIN_ROUNDS)
             spent_s = time.perf_counter() - started
@@ -230,7 +235,7 @@ class Explorer:
 
     def snapshot_html(self) -> str:
         """The explorer's last state as plain HTML (summary, table, plot): what a page without a kernel shows."""
-        image = (f"<img src='data:image/png;base64,{base64.b64encode(self.figure.value).decode()}'>"
+        image = (f"<img src='data:image/png;base64,{base64.b64encode(bytes(self.figure.value)).decode()}'>"
                  if self.figure.value else "")
         return (f"<div class='effedu-explorer-snapshot'><p>{self.status.value}</p>{self.table.value}{image}"
                 "<p><i>(A live explorer: run the notebook to move its controls.)</i></p></div>")

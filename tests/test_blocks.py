@@ -175,7 +175,7 @@ def test_bottleneck_and_resnext(seed):
 
 
 def test_resnext_unit_pointwise_share_is_93_43_percent():
-    frame = effedu.report.count_by_kind(B.ResNeXtUnit(256, 256, cardinality=32), (1, 256, 14, 14))
+    frame = effedu.profiling.count_by_kind(B.ResNeXtUnit(256, 256, cardinality=32), (1, 256, 14, 14))
     assert frame.loc["pointwise 1×1", "macs_share"] == pytest.approx(128 / 137)
     assert round(frame.loc["pointwise 1×1", "macs_share"] * 100, 2) == 93.43
 
@@ -226,3 +226,26 @@ def test_faceboxes_inception():
 def test_impossible_configurations_name_the_parameter(make, message):
     with pytest.raises(ValueError, match=message):
         make()
+
+
+@pytest.mark.parametrize("value,divisor,expected", [(32, 8, 32), (33, 8, 32), (36, 8, 40), (12, 8, 16), (4, 8, 8),
+                                                    (91, 8, 88), (100, 16, 96), (70, 16, 64)])
+def test_make_divisible_rounds_to_the_nearest_multiple_never_10_percent_down(value, divisor, expected):
+    result = B.make_divisible(value, divisor)
+    assert result == expected and result % divisor == 0 and result >= 0.9 * value
+
+
+def test_classifier_counts():
+    head = B.Classifier(64, 10)
+    assert counts(head, (1, 64, 4, 4)) == (64 * 10, 64 * 10 + 10)
+
+
+@pytest.mark.parametrize("name", list(B.BLOCKS))
+def test_block_registry_builds_every_block(name):
+    block = B.make_block(name, 16, 32, 2, kernel_size=5, expand_ratio=3)
+    with torch.no_grad():
+        assert block.eval()(torch.randn(1, 16, 8, 8)).shape == (1, 32, 4, 4)
+    kernels = {m.kernel_size for m in block.modules() if isinstance(m, nn.Conv2d)} - {(1, 1)}
+    assert kernels == ({(5, 5)} if "kernel_size" in B.BLOCK_OPTIONS[name] else {(3, 3)})
+    with pytest.raises(ValueError, match="block must be one of"):
+        B.make_block("transformer", 16, 32)

@@ -2,7 +2,9 @@ import statistics
 
 import pytest
 
-from effedu.check import NOISY_SAMPLES_MS, check, question
+from effedu import count_macs
+from effedu.check import NOISY_SAMPLES_MS, check, guess, question
+from effedu.models import TinyNet
 
 
 def test_conv_macs_exercise():
@@ -25,14 +27,19 @@ def test_mean_median_exercise():
     assert not check("00.3", "ten")
 
 
-def test_unanswered_and_unknown():
-    assert "not answered" in repr(check("00.1", ...))
+@pytest.mark.parametrize("stub", [..., None, {"more_params": ..., "more_macs": ...}, (..., ...), [...]])
+def test_stubs_read_as_not_answered(stub):
+    result = check("00.2", stub)
+    assert not result and "not answered yet" in repr(result) and "Ellipsis" not in repr(result)
+
+
+def test_unknown_exercise_and_questions():
     with pytest.raises(ValueError, match="exercise must be one of"):
         check("99.9", 1)
     assert "Conv2d" in question("00.1")
 
 
-@pytest.mark.parametrize("key,right,wrong", [
+LESSON_EXERCISES = [
     ("01.1", 1 / 256 + 1 / 25, 1 / 256 + 1 / 9),
     ("01.2", 32 * 9 + 32 * 64 + 2 * 32 + 2 * 64, 32 * 9 + 32 * 64),
     ("01.3", 2 * 56 * 56 * 128 * 128 / (4 * (56 * 56 * 256 + 128 * 128)), 56 * 56 * 128 * 128 / (56 * 56 * 256)),
@@ -44,48 +51,40 @@ def test_unanswered_and_unknown():
     ("03.3", 2 * 240 * 28 * 28 * 4, 240 * 28 * 28 * 4),
     ("04.1", 56 * 56 * 2 * 360 + 360 * 360 // 8, 56 * 56 * 2 * 360),
     ("04.2", 90, 64),
-])
+    ("05.1", 3 * 256 * 56 * 56 * 4, 2 * 256 * 56 * 56 * 4),
+    ("05.2", 2 * 64 * 56 * 56 * 4 + 4 * 64 * 4, 2 * 64 * 56 * 56 * 4),
+    ("06.1", 128 / 137, 0.5),
+    ("06.2", 56 * 56 * 270 + 90 * 180, 56 * 56 * 270),
+    ("07.1", 79, 63),
+    ("07.2", 120 * 160 * 24 * 3 * 49, 480 * 640 * 24 * 3 * 49),
+    ("08.1", count_macs(TinyNet("separable", width_mult=0.5), (1, 1, 16, 16)),
+     count_macs(TinyNet("separable"), (1, 1, 16, 16))),
+    ("08.2", 10, 5),
+    ("09.1", 0.75 * 1.5 ** -0.07, 0.75),
+    ("09.2", 8, 6),
+]
+
+
+@pytest.mark.parametrize("key,right,wrong", LESSON_EXERCISES, ids=[e[0] for e in LESSON_EXERCISES])
 def test_lesson_exercises(key, right, wrong):
     assert check(key, right), repr(check(key, right))
     assert not check(key, wrong)
 
 
-@pytest.mark.parametrize("key,right,wrong", [
-    ("05.1", 3 * 256 * 56 * 56 * 4, 2 * 256 * 56 * 56 * 4),
-    ("05.2", 2 * 64 * 56 * 56 * 4 + 4 * 64 * 4, 2 * 64 * 56 * 56 * 4),
-])
-def test_lesson_05_exercises(key, right, wrong):
-    assert check(key, right), repr(check(key, right))
-    assert not check(key, wrong)
+@pytest.mark.parametrize("typed", [0.2, "20", "20%", "20 %", 20, "0.2"])
+def test_guess_reads_what_people_type(typed):
+    result = guess(typed, 0.25)
+    assert "your guess 20%" in result.text and "5 percentage points too low" in result.text
+    assert result.off_by == pytest.approx(-0.05)
 
 
-@pytest.mark.parametrize("key,right,wrong", [
-    ("06.1", 128 / 137, 0.5),
-    ("06.2", 56 * 56 * 270 + 90 * 180, 56 * 56 * 270),
-])
-def test_lesson_06_exercises(key, right, wrong):
-    assert check(key, right), repr(check(key, right))
-    assert not check(key, wrong)
-
-
-@pytest.mark.parametrize("key,right,wrong", [
-    ("07.1", 79, 63),
-    ("07.2", 120 * 160 * 24 * 3 * 49, 480 * 640 * 24 * 3 * 49),
-])
-def test_lesson_07_exercises(key, right, wrong):
-    assert check(key, right), repr(check(key, right))
-    assert not check(key, wrong)
-
-
-def test_lesson_08_exercises():
-    from effedu import count_macs
-    from effedu.models import TinyNet
-
-    assert check("08.1", count_macs(TinyNet("separable", width_mult=0.5), (1, 1, 16, 16)))
-    assert not check("08.1", count_macs(TinyNet("separable"), (1, 1, 16, 16)))
-    assert check("08.2", 10) and not check("08.2", 5)
-
-
-def test_lesson_09_exercises():
-    assert check("09.1", 0.75 * 1.5 ** -0.07) and not check("09.1", 0.75)
-    assert check("09.2", 8) and not check("09.2", 6)
+def test_guess_kinds_and_unreadable_input():
+    assert "no guess yet" in guess(..., 0.3).text
+    assert "2.0× too high" in guess("6x", 3.0, kind="factor").text
+    assert "within 10 %" in guess(3, 3.1, kind="factor").text
+    assert "right" in guess("GPU", "GPU", kind="choice", options=["GPU", "ARM"]).text
+    assert "measured: ARM" in guess("1", "ARM", kind="choice", options=["GPU", "ARM"]).text
+    assert "not one of" in guess("TPU", "ARM", kind="choice", options=["GPU", "ARM"]).text
+    assert "could not read" in guess("lots", 0.3).text
+    with pytest.raises(ValueError, match="kind"):
+        guess(1, 1, kind="vibes")

@@ -1,3 +1,4 @@
+import json
 import random
 
 import pytest
@@ -6,25 +7,61 @@ import torch
 import effedu
 from effedu import nas
 
+SEP, INV, SHUF = nas.BLOCK_TYPES
+
 
 def test_reward_twice_as_slow_needs_five_percent_more_accuracy():
-    base = nas.reward(0.80, 10.0, target=10.0)
-    slower = nas.reward(0.80 * 1.05, 20.0, target=10.0)
+    base = nas.reward(0.80, 10.0, target_ms=10.0)
+    slower = nas.reward(0.80 * 1.05, 20.0, target_ms=10.0)
     assert base == pytest.approx(0.80)
     assert slower == pytest.approx(base, rel=1e-3)
-    assert nas.reward(0.9, 5.0, target=10.0, hard=True) == 0.9  # within the target: accuracy alone
-    assert nas.reward(0.9, 20.0, target=10.0, hard=True) == pytest.approx(0.45)  # beyond: w = −1
-    with pytest.raises(ValueError, match="target"):
-        nas.reward(0.9, 1.0, target=0)
+    assert nas.reward(0.9, 5.0, target_ms=10.0, hard=True) == 0.9  # within the target: accuracy alone
+    assert nas.reward(0.9, 20.0, target_ms=10.0, hard=True) == pytest.approx(0.45)  # beyond: w = −1
+    with pytest.raises(ValueError, match="target_ms"):
+        nas.reward(0.9, 1.0, target_ms=0)
 
 
-def test_build_matches_the_layout_and_runs():
+def evaluations():
+    fast = (nas.Stage(SEP, 3, 3, 16, 1),) * 3
+    slow = (nas.Stage(INV, 5, 6, 64, 3),) * 3
+    return [nas.Evaluation(fast, 0.90, 1.0, 0.0), nas.Evaluation(slow, 0.97, 3.0, 0.0)]
+
+
+def test_soft_reward_ignores_the_target_and_the_hard_one_does_not():
+    history = evaluations()
+    soft = {t: nas.rescore(history, target_ms=t)[0].arch for t in (0.5, 2.0, 5.0)}
+    assert len(set(soft.values())) == 1  # T^-w is a common factor: the soft ranking never changes with T
+    assert nas.rescore(history, target_ms=5.0, hard=True)[0].accuracy == 0.97  # both within: the accurate one
+    assert nas.rescore(history, target_ms=2.0, hard=True)[0].accuracy == 0.90  # T crosses 3 ms: the fast one
+
+
+def test_build_matches_the_table_entries_and_runs():
     arch = nas.sample(random.Random(3))
     model = nas.build(arch)
-    assert len(model) == len(nas._layout(arch))
+    assert len(model) == len(nas.table_entries(arch))
     with torch.no_grad():
         assert model.eval()(torch.randn(2, 1, 16, 16)).shape == (2, 10)
     assert all(torch.equal(a, b) for a, b in zip(nas.build(arch).state_dict().values(), model.state_dict().values()))
+
+
+def test_describe_names_every_choice_that_exists():
+    arch = (nas.Stage(SEP, 5, 6, 24, 2), nas.Stage(INV, 5, 6, 32, 1), nas.Stage(SHUF, 5, 6, 48, 2))
+    assert nas.describe(arch) == "sep5-24×2 | inv5t6-32×1 | shuf3-48×2"
+
+
+def test_the_search_space_size_is_counted_not_multiplied():
+    assert nas.choices_per_stage() == 105  # sep 2·5·3 + inv 2·2·5·3 + shuf 5·3
+    assert nas.space_size() == 324_135  # 35 non-decreasing width triples × 21³
+
+
+def test_sample_is_uniform_over_width_triples():
+    rng = random.Random(0)
+    counts = {}
+    for _ in range(7000):
+        widths = tuple(s.out_channels for s in nas.sample(rng))
+        counts[widths] = counts.get(widths, 0) + 1
+    assert len(counts) == 35
+    assert counts[(16, 16, 16)] == pytest.approx(counts[(16, 24, 32)], rel=0.5)  # sorting would make it 6×
 
 
 def test_mutate_changes_one_choice_and_keeps_widths_sorted():
@@ -33,52 +70,92 @@ def test_mutate_changes_one_choice_and_keeps_widths_sorted():
     for _ in range(20):
         child = nas.mutate(arch, rng)
         assert child != arch
-        assert [s.width for s in child] == sorted(s.width for s in child)
+        assert [s.out_channels for s in child] == sorted(s.out_channels for s in child)
+        assert sum(a != b for a, b in zip(arch, child)) >= 1
         arch = child
 
 
-def test_table_round_trip_and_predictor_arithmetic(tmp_path):
-    arch = (nas.Stage("separable", 3, 3, 16, 1), nas.Stage("inverted", 5, 6, 24, 2), nas.Stage("shufflev2", 3, 3, 32, 1))
+def test_table_round_trip_lookup_and_predictor_arithmetic(tmp_path):
+    arch = (nas.Stage(SEP, 3, 3, 16, 1), nas.Stage(INV, 5, 6, 24, 2), nas.Stage(SHUF, 3, 3, 32, 1))
     table = nas.LatencyTable(tmp_path / "table.json", budget_s=0.01)
-    assert table.ensure([arch], progress=False) == len(nas._layout(arch))
+    assert table.ensure([arch], progress=False) == len(nas.table_entries(arch))
     assert table.ensure([arch], progress=False) == 0  # nothing left to measure
-    assert table.predict(arch) == pytest.approx(sum(table.entries[table.key(e)] for e in nas._layout(arch)))
+    assert table.predict(arch) == pytest.approx(sum(table.entries[table.key(e)] for e in nas.table_entries(arch)))
     loaded = nas.LatencyTable(tmp_path / "table.json")
     assert loaded.entries == table.entries  # built once, loaded afterwards
     loaded.calibrate([arch], [2 * loaded.summed(arch)])
     assert loaded.predict(arch) == pytest.approx(2 * loaded.summed(arch))
-    other = (nas.Stage("separable", 5, 3, 64, 3),) * 3
+    assert loaded.errors([arch], [loaded.predict(arch)]) == [pytest.approx(0.0)]
+    assert loaded.errors([arch], [loaded.summed(arch)], calibrated=False) == [pytest.approx(0.0)]
+    other = (nas.Stage(SEP, 5, 3, 64, 3),) * 3
     with pytest.raises(KeyError, match="ensure"):
         table.predict(other)
+    assert table.lookup(other) > 0 and table.key(nas.table_entries(other)[1]) in table.entries  # measured on demand
 
 
-def test_table_from_another_machine_is_not_used(tmp_path):
+@pytest.mark.parametrize("field,value", [("machine", "somebody else's laptop"), ("format", "effedu latency table 2")])
+def test_table_from_another_machine_or_format_is_not_used(tmp_path, field, value):
     path = tmp_path / "table.json"
-    path.write_text('{"machine": "somebody else\'s laptop", "entries": {"stem/1/16/16": 0.01}}')
-    assert nas.LatencyTable(path).entries == {}
+    table = nas.LatencyTable(path)
+    saved = {"format": table.format, "machine": table.machine, "entries": {"stem/1/16/16": 0.01}}
+    path.write_text(json.dumps(saved))
+    assert nas.LatencyTable(path).entries == {"stem/1/16/16": 0.01}  # the same machine's table is used …
+    path.write_text(json.dumps({**saved, field: value}))
+    assert nas.LatencyTable(path).entries == {}  # … another's is not
+
+
+def test_table_key_changes_with_the_code(tmp_path, monkeypatch):
+    before = nas.LatencyTable(tmp_path / "t.json").machine
+    monkeypatch.setattr(nas, "code_version", lambda: "changed")
+    assert nas.LatencyTable(tmp_path / "t.json").machine != before
+
+
+def fake_accuracy(arch):  # deterministic, wider is better
+    return 0.5 + sum(s.out_channels * s.depth for s in arch) / 1000
+
+
+def fake_latency(arch):
+    return 0.1 + sum(s.out_channels * s.depth * (2 if s.block == INV else 1) for s in arch) / 100
 
 
 def test_search_is_deterministic_under_a_seed():
-    def fake_accuracy(arch):  # deterministic, wider is better
-        return 0.5 + sum(s.width * s.depth for s in arch) / 1000
-
-    def fake_latency(arch):
-        return 0.1 + sum(s.width * s.depth * (2 if s.block == "inverted" else 1) for s in arch) / 100
-
-    runs = [nas.evolve(fake_accuracy, fake_latency, target=1.0, cycles=8, seed=7, progress=False) for _ in range(2)]
-    assert [c.arch for c in runs[0]] == [c.arch for c in runs[1]]
+    runs = [nas.evolve(fake_accuracy, fake_latency, target_ms=1.0, cycles=8, seed=7, progress=False) for _ in range(2)]
+    assert [e.arch for e in runs[0]] == [e.arch for e in runs[1]]
     assert len(runs[0]) == 6 + 8
-    other = nas.evolve(fake_accuracy, fake_latency, target=1.0, cycles=8, seed=8, progress=False)
-    assert [c.arch for c in other] != [c.arch for c in runs[0]]
-    best = nas.rescore(runs[0], target=0.5, hard=True)
-    assert best[0].reward == max(c.reward for c in best)
+    other = nas.evolve(fake_accuracy, fake_latency, target_ms=1.0, cycles=8, seed=8, progress=False)
+    assert [e.arch for e in other] != [e.arch for e in runs[0]]
+    start = (nas.Stage(SEP, 3, 3, 16, 1),) * 3
+    seeded = nas.evolve(fake_accuracy, fake_latency, target_ms=1.0, cycles=2, seed=7, start=[start], progress=False)
+    assert seeded[0].arch == start
+
+
+def test_random_search_is_seeded_and_deterministic():
+    first = nas.random_search(fake_accuracy, fake_latency, target_ms=1.0, evaluations=10, seed=3, progress=False)
+    again = nas.random_search(fake_accuracy, fake_latency, target_ms=1.0, evaluations=10, seed=3, progress=False)
+    assert [e.arch for e in first] == [e.arch for e in again] and len(first) == 10
+    curve = nas.best_so_far(first)
+    assert curve == sorted(curve) and curve[-1] == max(e.reward for e in first)
+
+
+def test_ranked_history_holds_each_architecture_once():
+    arch = (nas.Stage(SEP, 3, 3, 16, 2),) * 3
+    history = [nas.Evaluation(arch, 0.9, 1.0, 0.9), nas.Evaluation(arch, 0.9, 1.0, 0.9)] + evaluations()
+    ranked = nas.rescore(history, target_ms=1.0)
+    assert len(ranked) == 3 and len({e.arch for e in ranked}) == 3
+    assert list(nas.history_frame(history).index).count(nas.describe(arch)) == 1
 
 
 def test_stage_validation():
     with pytest.raises(ValueError, match="block must be one of"):
         nas.Stage("dense", 3, 3, 16, 1)
-    with pytest.raises(ValueError, match="width must be a positive even number"):
-        nas.Stage("separable", 3, 3, 15, 1)
+    with pytest.raises(ValueError, match="out_channels must be a positive even number"):
+        nas.Stage(SEP, 3, 3, 15, 1)
+
+
+def test_choices_a_block_lacks_do_not_make_new_networks():
+    assert nas.Stage(SHUF, 5, 6, 32, 1) == nas.Stage(SHUF, 3, 3, 32, 1)
+    assert nas.Stage(SEP, 5, 6, 32, 1) == nas.Stage(SEP, 5, 3, 32, 1)
+    assert nas.Stage(INV, 5, 6, 32, 1) != nas.Stage(INV, 5, 3, 32, 1)
 
 
 def test_default_cache_dir_honours_the_environment(monkeypatch, tmp_path):
@@ -86,15 +163,21 @@ def test_default_cache_dir_honours_the_environment(monkeypatch, tmp_path):
     assert nas.default_cache_dir() == tmp_path
 
 
-def test_training_proxy_caches_and_is_far_above_chance():
+@pytest.mark.slow
+def test_training_proxy_scores_on_validation_never_on_test():
     train, test = effedu.data.digits(size=16)
-    proxy = nas.TrainingProxy(train, test, epochs=2)
-    arch = (nas.Stage("separable", 3, 3, 16, 1), nas.Stage("separable", 3, 3, 24, 1), nas.Stage("separable", 3, 3, 32, 1))
+    fit_on, validation = effedu.data.holdout(train, 0.2)
+    seen = []
+
+    class Spy(nas.TrainingProxy):
+        def __call__(self, arch):
+            seen.append((id(self.train), id(self.validation)))
+            return super().__call__(arch)
+
+    proxy = Spy(fit_on, validation, epochs=2)
+    arch = (nas.Stage(SEP, 3, 3, 16, 1), nas.Stage(SEP, 3, 3, 24, 1), nas.Stage(SEP, 3, 3, 32, 1))
     first = proxy(arch)
     assert first > 0.3 and proxy(arch) == first and len(proxy.cache) == 1
-
-
-def test_choices_a_block_lacks_do_not_make_new_networks():
-    assert nas.Stage("shufflev2", 5, 6, 32, 1) == nas.Stage("shufflev2", 3, 3, 32, 1)
-    assert nas.Stage("separable", 5, 6, 32, 1) == nas.Stage("separable", 5, 3, 32, 1)
-    assert nas.Stage("inverted", 5, 6, 32, 1) != nas.Stage("inverted", 5, 3, 32, 1)
+    assert {pair for pair in seen} == {(id(fit_on), id(validation))} and id(test) not in seen[0]
+    images = lambda d: {tuple(x.flatten().tolist()) for x in d.tensors[0]}  # noqa: E731
+    assert not images(fit_on) & images(validation) and not images(validation) & images(test)

@@ -38,8 +38,38 @@ def test_inplace_activations_switch_without_changing_the_bytes_counted():
     assert in_place[1].inplace and not out_of_place[1].inplace and not model[1].inplace
 
 
-def test_try_compile_reports_instead_of_raising():
-    compiled, reason = transforms.try_compile(nn.Identity(), (1, 3))
-    assert (compiled is None) == bool(reason)
+@pytest.mark.slow
+def test_try_compile_builds_a_model_that_computes_the_same():
+    model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU())
+    compiled, reason = transforms.try_compile(model, (1, 3, 8, 8))
+    assert reason == "" and compiled is not None  # this machine has a C++ compiler (CI installs gcc with Python)
+    x = torch.randn(1, 3, 8, 8)
+    with torch.no_grad():
+        assert torch.allclose(compiled(x), model(x), atol=1e-5)
+
+
+def test_try_compile_reports_a_failure_instead_of_raising(monkeypatch):
+    def broken(model, **kwargs):
+        raise RuntimeError("no C++ compiler found\nsecond line")
+
+    monkeypatch.setattr(torch, "compile", broken)
+    assert transforms.try_compile(nn.Identity(), (1, 3)) == (None, "RuntimeError: no C++ compiler found")
+    frame, reason = transforms.compile_comparison(nn.Identity(), (1, 3))
+    assert frame is None and "no C++ compiler" in reason
     with pytest.raises(TypeError, match="must be a torch.nn.Module"):
         transforms.try_compile("model", (1, 3))
+
+
+def test_compile_targets_the_timing_device(monkeypatch):
+    seen = []
+
+    def spy(model, **kwargs):
+        seen.append(next(model.parameters()).device.type)
+        return model
+
+    monkeypatch.setattr(torch, "compile", spy)
+    frame, reason = transforms.compile_comparison(nn.Conv2d(3, 4, 1), (1, 3, 4, 4), device="cpu", budget_s=0.02)
+    assert reason == "" and seen == ["cpu"] and list(frame.index) == ["eager", "compiled"]
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="device='cuda'"):
+            transforms.compile_comparison(nn.Conv2d(3, 4, 1), (1, 3, 4, 4), device="cuda")

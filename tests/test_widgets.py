@@ -1,13 +1,23 @@
+"""The explorer: re-measures on a change, shows every error in the widget, merges changes that arrive while it
+measures, and stays within a bound on forward passes at every lesson's most expensive setting."""
+import time
+
 import ipywidgets as widgets
+import pytest
+import torch
+from helpers import small_cnn
 from torch import nn
 
-from effedu.widgets import Explorer
+import effedu
+from effedu import explorers
+from effedu.widgets import MIN_ROUNDS, Explorer
 
 
-def grouped_conv_explorer():
-    return Explorer({"groups": widgets.IntSlider(value=1, min=1, max=8), "threads": widgets.IntSlider(value=1, min=1, max=2)},
+def grouped_conv_explorer(**kwargs):
+    return Explorer({"groups": widgets.IntSlider(value=1, min=1, max=8),
+                     "threads": widgets.IntSlider(value=1, min=1, max=2)},
                     lambda groups: {"dense": nn.Conv2d(24, 24, 1), "grouped": nn.Conv2d(24, 24, 1, groups=groups)},
-                    x=(1, 24, 8, 8), budget_s=0.02, repeats=3)
+                    x=(1, 24, 8, 8), budget_s=0.05, repeats=3, **kwargs)
 
 
 def test_slider_change_remeasures():
@@ -16,7 +26,8 @@ def test_slider_change_remeasures():
     assert not explorer.controls["groups"].continuous_update
     explorer.controls["groups"].value = 4
     assert explorer.result.loc["grouped", "macs"] == 24 * 24 * 64 // 4
-    assert "groups=4" in explorer.status.value
+    assert "groups=4" in explorer.status.value and "<table" in explorer.table.value
+    assert bytes(explorer.figure.value).startswith(b"\x89PNG")
     explorer.controls["threads"].value = 2
     assert explorer.result.attrs["threads"] == 2
 
@@ -24,16 +35,135 @@ def test_slider_change_remeasures():
 def test_impossible_combination_shows_error_in_widget():
     explorer = grouped_conv_explorer()
     explorer.controls["groups"].value = 5  # 24 channels cannot split into 5 groups
-    assert explorer.result is None
-    assert "groups" in explorer.error
-    assert "Cannot build" in explorer.status.value
+    assert explorer.result is None and "groups" in explorer.error
+    assert "Cannot measure" in explorer.status.value and explorer.table.value == ""
     explorer.controls["groups"].value = 3
     assert explorer.error is None and explorer.result.loc["grouped", "macs"] == 24 * 24 * 64 // 3
 
 
-def test_distribution_plot_and_display_bundle():
+@pytest.mark.parametrize("stage", ["build", "measure", "describe", "plot"])
+def test_an_error_in_any_stage_shows_in_the_widget(stage, monkeypatch):
+    class Broken(nn.Module):
+        def forward(self, x):
+            raise ZeroDivisionError("inside the model")
+
+    def build(c):
+        if stage == "build":
+            raise KeyError("no such block")
+        return {"a": nn.Conv2d(c, c, 1), "b": Broken() if stage == "measure" else nn.Conv2d(c, c, 1)}
+
+    def describe(result, c):
+        if stage == "describe":
+            raise IndexError("describe failed")
+        return "fine"
+
+    if stage == "plot":
+        monkeypatch.setitem(effedu.widgets.PLOTS, "bars", lambda *a, **k: 1 / 0)
+    explorer = Explorer({"c": widgets.IntSlider(value=8, min=8, max=16)}, build, x=(1, 8, 4, 4), budget_s=0.02,
+                        repeats=3, describe=describe)
+    assert explorer.error is not None and "measuring" not in explorer.status.value
+    assert "Cannot measure c=8" in explorer.status.value
+    assert not explorer.result_box._dom_classes or "effedu-stale" not in explorer.result_box._dom_classes
+
+
+def test_missing_x_and_bad_plot_name():
     explorer = Explorer({"c": widgets.IntSlider(value=8, min=8, max=16)}, lambda c: {"conv": nn.Conv2d(c, c, 3)},
                         x=None, budget_s=0.02, repeats=3, plot="distribution")
     assert explorer.error and "x is missing" in explorer.error
     bundle = explorer._repr_mimebundle_()
-    assert "application/vnd.jupyter.widget-view+json" in bundle
+    assert "application/vnd.jupyter.widget-view+json" in bundle and "text/html" in bundle
+    with pytest.raises(ValueError, match="plot must be one of"):
+        Explorer({}, lambda: {}, plot="pie")
+
+
+def test_summary_formats_values_for_people():
+    explorer = Explorer({"target": widgets.FloatSlider(value=0.76, min=0.1, max=1.0, step=0.03)},
+                        lambda target: {"conv": nn.Conv2d(3, 3, 1)}, x=(1, 3, 4, 4), budget_s=0.02, repeats=3)
+    explorer.controls["target"].value = 0.1 + 0.03 * 22  # 0.7600000000000001 in floating point
+    assert "target=0.76 " in explorer.status.value and "0.7600000000000001" not in explorer.status.value
+
+
+def test_changes_arriving_while_it_measures_are_merged():
+    class Slow(nn.Module):
+        def forward(self, x):
+            time.sleep(0.01)
+            return x
+
+    explorer = Explorer({"c": widgets.IntSlider(value=1, min=1, max=9)}, lambda c: {f"c={c}": Slow()},
+                        x=(1, 4), budget_s=0.3, repeats=9, background=True)
+    slider = explorer.controls["c"]
+    slider.value = 2  # starts the worker …
+    time.sleep(0.05)
+    slider.value, slider.value, slider.value = 3, 4, 5  # … three key presses while it measures c=2
+    explorer.wait()
+    measured = [setting["c"] for setting in explorer.measured]
+    assert measured == [1, 2, 5]  # the initial setting, the first change, then only the latest
+    assert "c=5" in explorer.status.value
+
+
+def count_forwards(explorer: Explorer, setting: dict) -> dict:
+    """Forward passes per candidate for one update at ``setting``: a global hook counts the calls of each
+    candidate's model on that candidate's input shape."""
+    built = {}
+    original = explorer.build
+
+    def recording(**values):
+        candidates = original(**values)
+        for name, entry in candidates.items():
+            model, x = entry if isinstance(entry, tuple) else (entry, explorer.x)
+            built[(id(model), tuple(x))] = name
+        return candidates
+
+    calls = {}
+    explorer.build = recording
+
+    def hook(module, args):
+        name = built.get((id(module), tuple(args[0].shape))) if args and hasattr(args[0], "shape") else None
+        if name is not None:
+            calls[name] = calls.get(name, 0) + 1
+
+    handle = torch.nn.modules.module.register_module_forward_pre_hook(hook)
+    try:
+        explorer.update({**explorer.values(), **setting})
+    finally:
+        handle.remove()
+        explorer.build = original
+    return calls
+
+
+def lesson_explorer(lesson: str) -> Explorer:
+    if lesson == "02":
+        net = effedu.models.digits_cnn(seed=0)
+        return explorers.low_rank(net, 5, effedu.data.digits()[1])
+    if lesson == "09":
+        arch = (effedu.nas.Stage("separable", 3, 3, 16, 1),) * 3
+        wide = (effedu.nas.Stage("inverted residual", 5, 6, 64, 3),) * 3
+        history = [effedu.nas.Evaluation(arch, 0.9, 0.5, 0.9), effedu.nas.Evaluation(wide, 0.97, 2.0, 0.9)]
+        return explorers.reward(history, effedu.models.TinyNet("separable"), 0.6)
+    return explorers.LESSON_EXPLORERS[lesson]()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("lesson", sorted(explorers.LESSON_EXPLORERS))
+def test_every_lesson_explorer_bounds_its_forward_passes_at_its_most_expensive_setting(lesson):
+    explorer = lesson_explorer(lesson)
+    assert explorer.error is None, explorer.error
+    calls = count_forwards(explorer, explorers.MOST_EXPENSIVE[lesson])
+    assert explorer.error is None, explorer.error
+    rounds = explorer.result.attrs["rounds"]
+    assert MIN_ROUNDS <= rounds <= explorer.repeats
+    for name, forwards in calls.items():
+        number = explorer.result.attrs["results"][name].number
+        assert forwards <= 1 + rounds * number, (name, forwards)  # one calibration run, then the rounds
+        if number > 1:
+            continue  # a cheap candidate: many runs per sample
+        assert forwards <= 1 + explorer.repeats  # an expensive one: never more than one run per round
+    assert not any(isinstance(v, float) and len(repr(v)) > 12 for v in explorer.values().values())
+
+
+def test_meta_counts_match_real_counts():
+    from effedu.counting import count_fast, record_ops
+    for model, shape in ((small_cnn(), (1, 3, 16, 16)), (effedu.models.mobilenet_v2(0.5), (1, 3, 64, 64)),
+                         (effedu.blocks.ShuffleNetV2Unit(24, 24), (1, 24, 8, 8))):
+        meta, real = count_fast(model, shape), record_ops(model, shape)
+        assert [(r.op, r.macs, r.bytes) for r in meta] == [(r.op, r.macs, r.bytes) for r in real]

@@ -1,11 +1,13 @@
-"""Every profiler restores what it touched, also when the model raises; bad input gives one clear error."""
+"""Every profiler restores what it touched, also when the model raises; bad input gives one clear error; the
+shared validators and the seeded-build helper."""
 import pytest
 import torch
-from conftest import Raising, small_cnn
-
+from helpers import Raising, small_cnn
+from torch import nn
 from torch.utils._python_dispatch import _get_current_dispatch_mode
 
 import effedu
+from effedu import _runtime
 
 PROFILERS = {
     "count_macs": lambda m, x: effedu.count_macs(m, x),
@@ -76,18 +78,40 @@ def test_cuda_without_gpu_names_device():
             call()
 
 
-@pytest.mark.parametrize("kwargs,name", [({"threads": 0}, "threads"), ({"threads": -1}, "threads"),
-                                         ({"repeats": 0}, "repeats"), ({"budget_s": 0}, "budget_s"),
-                                         ({"warmup": -1}, "warmup"), ({"number": 0}, "number")])
-def test_bad_timing_settings_are_named(kwargs, name):
-    with pytest.raises(ValueError, match=name):
-        effedu.measure_latency(small_cnn(), (1, 3, 8, 8), **kwargs)
+def test_validators_name_the_argument():
+    assert _runtime.positive_int(3, "n") == 3 and _runtime.positive_number(0.5, "x") == 0.5
+    for bad in (0, -1, True, 1.5, "2"):
+        with pytest.raises(ValueError, match="n must be a positive integer"):
+            _runtime.positive_int(bad, "n")
+    for bad in (0, -0.1, False, "1"):
+        with pytest.raises(ValueError, match="x must be a positive number"):
+            _runtime.positive_number(bad, "x")
 
 
-def test_bad_candidates_are_named():
-    with pytest.raises(ValueError, match="at least one"):
-        effedu.compare_latency({}, (1, 3, 8, 8))
-    with pytest.raises(TypeError, match=r"candidates\['b'\] must be a torch.nn.Module"):
-        effedu.compare_latency({"a": small_cnn(), "b": "resnet"}, (1, 3, 8, 8))
-    with pytest.raises(ValueError, match="x is missing"):
-        effedu.compare_latency({"a": small_cnn()})
+def test_seeded_builds_repeat_and_leave_the_global_generator_alone():
+    torch.manual_seed(123)
+    expected = torch.rand(1)
+    torch.manual_seed(123)
+    with _runtime.seeded(5):
+        first = nn.Linear(4, 4).weight.clone()
+    assert torch.equal(torch.rand(1), expected)  # the global stream continues as if nothing happened
+    with _runtime.seeded(5):
+        assert torch.equal(nn.Linear(4, 4).weight, first)
+
+
+def test_thread_count_that_does_not_take_effect_warns(monkeypatch):
+    monkeypatch.setattr(torch, "set_num_threads", lambda n: None)  # a thread pool that ignores the request
+    wanted = torch.get_num_threads() + 1
+    with pytest.warns(effedu.ThreadSettingWarning, match=f"threads={wanted} was requested"):
+        with _runtime.threads_fixed(wanted):
+            pass
+
+
+def test_module_stack_is_a_context_manager_that_removes_its_hooks():
+    model = small_cnn()
+    entered = []
+    with _runtime.ModuleStack(model, on_enter=entered.append) as stack:
+        model(torch.randn(1, 3, 8, 8))
+        assert stack.stack == [""]
+    assert entered[:2] == ["", "0"]
+    assert all(not m._forward_hooks and not m._forward_pre_hooks for m in model.modules())

@@ -1,0 +1,215 @@
+"""Every lesson's explorer, configured in one place: its controls (ranges chosen so that any setting answers within
+about a second on a 2-core laptop — ``benchmarks/explorer_latency.py`` checks), what it builds and the line it
+adds under the summary. A lesson calls one function; the tests drive each explorer at its most expensive setting.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import ipywidgets as widgets
+from torch import nn
+
+from . import blocks, guidelines, models, nas, verdict
+from ._runtime import Device
+from .machine import available_cores
+from .structure import receptive_field, unread_pixels
+from .training import accuracy
+from .widgets import Explorer
+
+
+def _slider(values: list, value, description: str) -> widgets.SelectionSlider:
+    return widgets.SelectionSlider(options=values, value=value, description=description)
+
+
+def three_goals(device: Device = None) -> Explorer:
+    """Lesson 00: one reference network at a batch size and resolution against itself at batch 1 — latency,
+    its spread, and the time per image. A ``threads`` slider up to this machine's usable cores."""
+    networks = {name: build() for name, build in models.REFERENCE_MODELS.items() if name != "ResNet-50"}
+    cores = available_cores()
+
+    def build(model, batch, resolution):
+        shape = (1, 3, resolution, resolution)
+        return {"batch 1": (networks[model], shape), f"batch {batch}": (networks[model], (batch, *shape[1:]))}
+
+    def describe(result, model, batch, resolution):
+        one, many = result["median_ms"].iloc[0], result["median_ms"].iloc[-1] / batch
+        return (f"time per image: {one:.2f} ms at batch 1, {many:.2f} ms at batch {batch} — " +
+                (verdict.speed(result, f"batch {batch}").text if batch > 1 else "choose a batch above 1 to compare."))
+
+    return Explorer({"model": widgets.Dropdown(options=list(networks), value="MobileNetV2 1.0", description="model"),
+                     "batch": _slider([1, 2, 4], 2, "batch"),
+                     "resolution": _slider([96, 128, 160, 192, 224], 160, "resolution"),
+                     "threads": widgets.IntSlider(value=1, min=1, max=cores, description="threads",
+                                                  disabled=cores == 1)},
+                    build, device=device, plot="distribution", title="Latency distribution", describe=describe)
+
+
+def separable(device: Device = None) -> Explorer:
+    """Lesson 01: a standard conv block against a depthwise separable one, time ratio beside MAC ratio."""
+    def build(channels, kernel_size, resolution):
+        shape = (1, channels, resolution, resolution)
+        return {"standard": (blocks.ConvBNAct(channels, channels, kernel_size), shape),
+                "separable": (blocks.DepthwiseSeparable(channels, channels, kernel_size=kernel_size), shape)}
+
+    return Explorer({"channels": _slider([8, 16, 32, 64, 128, 256], 64, "channels"),
+                     "kernel_size": _slider([3, 5, 7], 3, "kernel"),
+                     "resolution": _slider([7, 14, 28, 56], 28, "resolution")},
+                    build, device=device, title="Standard vs depthwise separable",
+                    describe=lambda result, **_: verdict.promise(result, "separable").text)
+
+
+def low_rank(net: nn.Sequential, index: int, test, device: Device = None) -> Explorer:
+    """Lesson 02: the *trained* conv ``net[index]`` against its rank-r SVD factorization, timed on a 56×56 map;
+    the line below gives the test accuracy of the network with the factorised layer swapped in."""
+    layer = net[index]
+    full_accuracy = accuracy(net, test)
+
+    def build(rank):
+        return {f"full {layer.in_channels}→{layer.out_channels}": layer,
+                f"rank {rank}": blocks.LowRankConv.from_conv(layer, rank)}
+
+    def describe(result, rank):
+        factorised = blocks.LowRankConv.from_conv(layer, rank)
+        swapped = nn.Sequential(*net[:index], factorised, *net[index + 1:])
+        return (f"test accuracy with rank {rank}: {accuracy(swapped, test):.1%} (full layer: {full_accuracy:.1%}); "
+                f"relative weight error {factorised.relative_error(layer):.3f}")
+
+    return Explorer({"rank": widgets.IntSlider(value=16, min=1, max=min(layer.out_channels, 64), description="rank")},
+                    build, x=(1, layer.in_channels, 56, 56), device=device, title="Trained conv vs its rank-r SVD",
+                    describe=describe)
+
+
+def group_shuffle(device: Device = None) -> Explorer:
+    """Lesson 03: a dense 1×1 conv-BN-ReLU against a grouped one, and the grouped one followed by its shuffle."""
+    def build(channels, groups, resolution):
+        shape = (1, channels, resolution, resolution)
+        return {"dense 1×1": (blocks.PointwiseGroupConv(channels, channels), shape),
+                "group 1×1": (blocks.PointwiseGroupConv(channels, channels, groups=groups), shape),
+                "group 1×1 + shuffle": (nn.Sequential(blocks.PointwiseGroupConv(channels, channels, groups=groups),
+                                                      blocks.ChannelShuffle(groups)), shape)}
+
+    return Explorer({"channels": widgets.IntSlider(value=240, min=24, max=480, step=24, description="channels"),
+                     "groups": widgets.IntSlider(value=3, min=1, max=8, description="groups"),
+                     "resolution": _slider([7, 14, 28, 56], 28, "resolution")},
+                    build, device=device, title="Pointwise group conv and shuffle",
+                    describe=lambda result, **_: verdict.removal(result, "group 1×1", "group 1×1 + shuffle",
+                                                                 part="the shuffle", whole="the grouped conv").text)
+
+
+def groups_and_fragments(device: Device = None) -> Explorer:
+    """Lesson 04: G2 (groups, width following √g) and G3 (fragments) against the plain 1×1 stack, all at equal
+    MACs — four 1×1 layers of 128 channels' worth each (a G3 block costs one such layer)."""
+    def build(groups, fragments, parallel):
+        layout = "" if fragments == 1 else (", parallel" if parallel else ", series")
+        return {"g=1, c=128": guidelines.g2_candidate(1, layers=4),
+                f"g={groups}, c={dict(guidelines.G2_SETTINGS)[groups]}": guidelines.g2_candidate(groups, layers=4),
+                f"{fragments} fragment{'s' if fragments > 1 else ''}{layout}":
+                    guidelines.g3_candidate(fragments, parallel, blocks=4)}
+
+    return Explorer({"groups": widgets.Dropdown(options=[1, 2, 4, 8], value=4, description="groups"),
+                     "fragments": widgets.Dropdown(options=[1, 2, 4], value=4, description="fragments"),
+                     "parallel": widgets.Checkbox(value=False, description="parallel branches")},
+                    build, device=device, title="Groups and fragments at equal MACs",
+                    describe=lambda result, **_: verdict.ranking(result).text)
+
+
+def elementwise(device: Device = None) -> Explorer:
+    """Lesson 05: one bottleneck with and without its ReLUs and shortcut add; the line below gives their share."""
+    def build(channels, resolution):
+        shape = (1, channels, resolution, resolution)
+        return {"with ReLU + add": (blocks.Bottleneck(channels, channels), shape),
+                "without": (blocks.Bottleneck(channels, channels, relu=False, shortcut=False), shape)}
+
+    return Explorer({"channels": _slider([32, 64, 128, 256, 512], 128, "channels"),
+                     "resolution": _slider([7, 14, 28, 56], 28, "resolution")},
+                    build, device=device, title="One bottleneck, with and without its elementwise work",
+                    describe=lambda result, **_: verdict.removal(result, "without", part="ReLU + add",
+                                                                 whole="the bottleneck").text)
+
+
+def width_ratio(device: Device = None) -> Explorer:
+    """Lesson 06: G1 with any width ratio c2/c1 at (about) the MACs of a 128×128 conv, against 1:1, per MAC."""
+    def build(width_ratio):
+        return {"baseline 1:1": guidelines.g1_candidate(1, blocks=5),
+                f"candidate 1:{width_ratio}": guidelines.g1_candidate(width_ratio, blocks=5)}
+
+    def describe(result, width_ratio):
+        return verdict.per_mac(result, f"candidate 1:{width_ratio}").text if width_ratio != 1 else \
+            "1:1 against itself: the two should agree — any difference is this machine's noise."
+
+    return Explorer({"width_ratio": _slider([1, 2, 3, 4, 6, 8, 12], 6, "c2 / c1")}, build, device=device,
+                    title="G1: width ratio at equal MACs", describe=describe)
+
+
+def stem(device: Device = None, shape: tuple = (1, 3, 480, 640)) -> Explorer:
+    """Lesson 07: your own fast-shrinking stem — kernel sizes and strides of the RDCL's two convs — against the
+    original at VGA; the line below gives its receptive field, total stride and the input pixels it never reads."""
+    def build(k1, s1, k2, s2):
+        return {"RDCL (7/4, 5/2)": blocks.RDCL(),
+                f"yours ({k1}/{s1}, {k2}/{s2})": blocks.RDCL(kernels=(k1, k2), strides=(s1, s2))}
+
+    def describe(result, k1, s1, k2, s2):
+        yours = blocks.RDCL(kernels=(k1, k2), strides=(s1, s2))
+        field, stride = receptive_field(yours)
+        return (f"yours: receptive field {field} px, total stride {stride}, input pixels never read by conv1: "
+                f"{verdict.pct(unread_pixels(yours))}. " + verdict.speed(result, f"yours ({k1}/{s1}, {k2}/{s2})").text)
+
+    return Explorer({"k1": widgets.Dropdown(options=[3, 5, 7, 9], value=7, description="conv1 kernel"),
+                     "s1": widgets.Dropdown(options=[2, 4], value=4, description="conv1 stride"),
+                     "k2": widgets.Dropdown(options=[3, 5, 7], value=5, description="conv2 kernel"),
+                     "s2": widgets.Dropdown(options=[1, 2], value=2, description="conv2 stride")},
+                    build, x=shape, device=device, title="Stem at 640×480", describe=describe)
+
+
+def redesign(device: Device = None) -> Explorer:
+    """Lesson 08: a TinyNet of any registered block and multipliers against the level-0 separable network."""
+    def build(block, width_mult, depth_mult):
+        return {"level-0 separable": models.TinyNet("separable"),
+                f"{block} w×{width_mult} d×{depth_mult}": models.TinyNet(block, width_mult=width_mult,
+                                                                         depth_mult=depth_mult)}
+
+    return Explorer({"block": widgets.Dropdown(options=list(blocks.BLOCKS), value="ShuffleNetV2 unit",
+                                               description="block"),
+                     "width_mult": _slider([0.25, 0.5, 0.75, 1.0, 1.5, 2.0], 1.0, "width ×"),
+                     "depth_mult": _slider([0.5, 1.0, 2.0, 3.0], 1.0, "depth ×")},
+                    build, x=(1, 1, 16, 16), device=device, title="TinyNet variants at batch 1",
+                    describe=lambda result, **_: verdict.promise(result, result.index[-1]).text)
+
+
+def reward(history: list, reference: nn.Module, target_ms: float, device: Device = "cpu") -> Explorer:
+    """Lesson 09: every network the search evaluated, re-scored for another target T, weight w, soft or hard
+    reward — the hand-made reference first, then the pick for these settings, timed."""
+    step = max(round(target_ms / 40, 4), 1e-4)
+
+    def build(target_ms, w, hard):
+        pick = nas.rescore(history, target_ms=target_ms, w=w, hard=hard)[0]
+        return {"reference (level-0 separable)": reference, f"pick: {nas.describe(pick.arch)}": nas.build(pick.arch)}
+
+    def describe(result, target_ms, w, hard):
+        top = nas.rescore(history, target_ms=target_ms, w=w, hard=hard)[:3]
+        return "top three for this reward: " + "; ".join(
+            f"{nas.describe(e.arch)} (accuracy {e.accuracy:.1%}, predicted {e.latency_ms:.2f} ms)" for e in top)
+
+    return Explorer({"target_ms": widgets.FloatSlider(value=round(target_ms, 4), min=step, max=round(2 * target_ms, 4),
+                                                      step=step, readout_format=".3f", description="target T (ms)"),
+                     "w": widgets.FloatSlider(value=-0.07, min=-1.0, max=0.0, step=0.01, readout_format=".2f",
+                                              description="w"),
+                     "hard": widgets.Checkbox(value=False, description="hard constraint")},
+                    build, x=nas.INPUT, device=device, title="The search's pick for this reward, timed",
+                    describe=describe)
+
+
+LESSON_EXPLORERS: dict[str, Callable[..., Explorer]] = {
+    "00": three_goals, "01": separable, "02": low_rank, "03": group_shuffle, "04": groups_and_fragments,
+    "05": elementwise, "06": width_ratio, "07": stem, "08": redesign, "09": reward,
+}
+
+# The setting of each explorer that costs the most forward-pass time (tests and the benchmark drive it).
+MOST_EXPENSIVE = {
+    "00": {"model": "ResNet-18", "batch": 4, "resolution": 224}, "01": {"channels": 256, "kernel_size": 7,
+                                                                          "resolution": 56},
+    "02": {"rank": 64}, "03": {"channels": 480, "groups": 1, "resolution": 56}, "04": {"groups": 8, "fragments": 4},
+    "05": {"channels": 512, "resolution": 56}, "06": {"width_ratio": 12},
+    "07": {"k1": 9, "s1": 2, "k2": 7, "s2": 1}, "08": {"block": "bottleneck", "width_mult": 2.0, "depth_mult": 3.0},
+    "09": {"w": 0.0},
+}

@@ -1,0 +1,60 @@
+"""Every figure draws from what a profiler returns, without pyplot; the numbers a lesson reads off a plot are
+the ones the plot draws."""
+import pandas as pd
+import pytest
+import torch
+from helpers import frame_from
+from torch import nn
+
+import effedu
+from effedu import blocks, plots
+from effedu.timing import sweep
+
+
+def test_plots_return_figures():
+    frame = effedu.compare_latency({"a": nn.Conv2d(3, 4, 3), "b": nn.Conv2d(3, 8, 3)}, (1, 3, 8, 8), repeats=3,
+                                   budget_s=0.01)
+    for figure in (plots.latency_bars(frame), plots.latency_distribution(frame), plots.three_goals(frame),
+                   plots.macs_vs_latency(frame), plots.sample_trace(frame),
+                   plots.singular_values({"w": torch.randn(4, 3, 3, 3)}),
+                   plots.connectivity_maps({"x": torch.ones(3, 3, dtype=torch.bool), "y": torch.eye(3).bool()}),
+                   plots.connectivity_maps({"only": torch.eye(3).bool()}),
+                   plots.relative_speed(pd.DataFrame({"here": [1.0, 0.5]}, index=["g=1", "g=8"]))):
+        assert figure.axes
+    layers = effedu.profile_layers(blocks.DepthwiseSeparable(8, 16), (1, 8, 8, 8), repeats=2)
+    assert plots.roofline(layers, {"peak_gflops": 50.0, "bandwidth_gbs": 5.0, "threads": 1}).axes
+    swept = sweep([{"c": 8}], lambda c: {"x": (nn.Conv2d(c, c, 1), (1, c, 4, 4)),
+                                        "y": (nn.Conv2d(c, c, 1, groups=2), (1, c, 4, 4))},
+                  progress=False, repeats=3, budget_s=0.01)
+    assert plots.ratio_sweep(swept, x="c", series="c", candidate="y").axes
+
+
+def test_latency_bars_label_each_bar_with_its_paired_ratio():
+    frame = frame_from({"base": [10.0] * 5, "half": [5.0] * 5})
+    texts = [t.get_text() for t in plots.latency_bars(frame).axes[0].texts]
+    assert any("×0.5" in t for t in texts) and any("×1" in t for t in texts)
+
+
+def test_share_bars_and_g1_memory_draw_the_counted_points():
+    table = pd.DataFrame({"macs_share": [0.6, 0.4], "time_share": [0.3, 0.7]}, index=["rdcl", "rest"])
+    assert len(plots.share_bars(table).axes[0].patches) == 4
+    counted = pd.DataFrame({"width_ratio": [1.0, 12.0], "elements": [819_200, 1_483_200], "c1": [128, 36],
+                            "c2": [128, 432]})
+    figure = plots.g1_memory(counted, 56 * 56, 128 * 128)
+    offsets = figure.axes[0].collections[0].get_offsets()
+    assert offsets[:, 1].tolist() == [819_200, 1_483_200]
+
+
+def test_accuracy_latency_draws_the_front():
+    frame = pd.DataFrame({"median_ms": [1.0, 2.0, 3.0, 2.5], "accuracy": [0.8, 0.9, 0.85, 0.95]},
+                         index=["fast", "mid", "dominated", "best"])
+    figure = plots.accuracy_latency({"all": frame})
+    front_line = [line for line in figure.axes[0].lines if line.get_label() == "Pareto front"][0]
+    assert list(front_line.get_xdata()) == [1.0, 2.0, 2.5]
+
+
+def test_predicted_vs_measured_counts_the_band():
+    figure = plots.predicted_vs_measured([1.0, 2.1, 2.9], [1.0, 2.0, 3.5])
+    assert len(figure.axes) == 2 and "67 %" in figure.texts[0].get_text()
+    with pytest.raises(ValueError, match="equally long"):
+        plots.predicted_vs_measured([1.0], [1.0, 2.0])
