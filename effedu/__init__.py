@@ -4,15 +4,16 @@ Parameters, compute (MACs) and speed are three different goals; the only fair ju
 measurement on the hardware in front of you. This package holds the measuring tools, the blocks, the
 reference models, the verdicts, the widgets and the plots that the lessons in ``notebooks/`` call.
 """
+__version__ = "0.2.0"  # first: the tools (scorecard, reference) record it
+
 from . import (blocks, check, data, explorers, guidelines, machine, models, nas, plots, profiling, structure,
                training, transforms, verdict, widgets)
 from ._runtime import ThreadSettingWarning
 from .counting import count_macs, count_params, memory_traffic, record_ops
 from .machine import default_device, hardware
 from .profiling import profile_layers
-from .timing import LatencyResult, NoisyMeasurementWarning, compare_latency, compare_threads, measure_latency
-
-__version__ = "0.2.0"
+from .timing import (LatencyResult, NoisyMeasurementWarning, compare_latency, compare_threads, measure_latency,
+                     quiet)
 
 
 __all__ = [
@@ -20,5 +21,5 @@ __all__ = [
     "structure", "timing", "training", "transforms", "verdict", "widgets",
     "LatencyResult", "NoisyMeasurementWarning", "ThreadSettingWarning", "compare_latency", "compare_threads",
     "count_macs", "count_params", "default_device", "hardware", "measure_latency", "memory_traffic",
-    "profile_layers", "record_ops",
+    "profile_layers", "quiet", "record_ops",
 ]

@@ -132,6 +132,14 @@ class LowRankConv(nn.Module):
                 low.combine.bias.copy_(conv.bias)
         return low
 
+    @staticmethod
+    def rank_for_energy(conv: nn.Conv2d, energy: float = 0.9) -> int:
+        """The smallest rank whose truncated SVD keeps ``energy`` of ``conv``'s ‖W‖² (the squared singular values
+        summed): how compressible its filter bank is."""
+        values = torch.linalg.svdvals(conv.weight.detach().reshape(conv.weight.shape[0], -1)) ** 2
+        kept = torch.cumsum(values, 0) / values.sum()
+        return min(int(torch.searchsorted(kept, torch.tensor(energy)).item()) + 1, len(values))
+
     def relative_error(self, conv: nn.Conv2d) -> float:
         """‖W − U·V‖ / ‖W‖ (Frobenius norms): how much of ``conv``'s filter bank this factorization misses."""
         weight = conv.weight.detach()

@@ -55,12 +55,13 @@ def _known(key: str) -> None:
         raise ValueError(f"exercise must be one of {sorted(_EXERCISES)}, got {key!r}")
 
 
-def check(key: str, answer: Any) -> CheckResult:
-    """Check ``answer`` for exercise ``key``; never raises on a wrong answer, only on an unknown exercise."""
+def check(key: str, answer: Any, **context: Any) -> CheckResult:
+    """Check ``answer`` for exercise ``key``; never raises on a wrong answer, only on an unknown exercise.
+    ``context`` passes what an exercise about *this* machine needs (e.g. ``ridge=…`` from its roofline)."""
     _known(key)
     if _unanswered(answer):
         return CheckResult(key, False, "not answered yet — replace ... with your answer and run the cell again")
-    return _EXERCISES[key][1](answer)
+    return _EXERCISES[key][1](answer, **context)
 
 
 def _unanswered(answer: Any) -> bool:
@@ -164,14 +165,26 @@ def _pointwise_intensity(answer):
     return _compare("01.3", answer, expected, "bytes = 4·(hw·(c1 + c2) + c1·c2)", rel=5e-3)
 
 
+@exercise("01.4", "Is that 1×1 conv's arithmetic intensity above or below this machine's ridge point? Answer "
+                  "'above' or 'below' (pass ridge=… from the roofline cell).")
+def _above_ridge(answer, ridge: float | None = None):
+    if ridge is None:
+        return CheckResult("01.4", False, "pass this machine's ridge point: check('01.4', answer, ridge=ridge)")
+    conv, shape = nn.Conv2d(128, 128, 1, bias=False), (1, 128, 56, 56)
+    intensity = 2 * count_macs(conv, shape) / memory_traffic(conv, shape)
+    expected = "above" if intensity > ridge else "below"
+    return _compare("01.4", str(answer).strip().lower(), expected,
+                    f"compare its intensity ({intensity:.1f} FLOP/byte) with the ridge point ({ridge:.1f})")
+
+
 # --- lesson 02: low-rank filters --------------------------------------------------------------------------
 
-@exercise("02.1", "MAC ratio of two stacked 3×3 convs (64 → 64 → 64) to one 5×5 conv 64 → 64?")
-def _two_threes(answer):
+@exercise("02.1", "MAC ratio of three stacked 3×3 convs (64 → 64 → 64 → 64) to one 7×7 conv 64 → 64?")
+def _three_threes(answer):
     shape = (1, 64, 20, 20)
-    two = nn.Sequential(nn.Conv2d(64, 64, 3, padding=1), nn.Conv2d(64, 64, 3, padding=1))
-    expected = count_macs(two, shape) / count_macs(nn.Conv2d(64, 64, 5, padding=2), shape)
-    return _compare("02.1", answer, expected, "count the k² terms: 3² + 3² against 5²", rel=5e-3)
+    three = nn.Sequential(*[nn.Conv2d(64, 64, 3, padding=1) for _ in range(3)])
+    expected = count_macs(three, shape) / count_macs(nn.Conv2d(64, 64, 7, padding=3), shape)
+    return _compare("02.1", answer, expected, "count the k² terms: 3² + 3² + 3² against 7²", rel=5e-3)
 
 
 @exercise("02.2", "MACs of effedu.blocks.LowRankConv(64, 64, kernel_size=3, rank=16) on a (1, 64, 28, 28) input?")
@@ -193,59 +206,58 @@ def _break_even_rank(answer):
 
 # --- lesson 03: pointwise group convolution and channel shuffle -------------------------------------------
 
-@exercise("03.1", "MACs of a 1×1 conv 240 → 240 in 3 groups on a (1, 240, 28, 28) input?")
+@exercise("03.1", "MACs of a 1×1 conv 480 → 480 in 4 groups on a (1, 480, 14, 14) input?")
 def _group_macs(answer):
-    return _compare("03.1", answer, count_macs(nn.Conv2d(240, 240, 1, groups=3, bias=False), (1, 240, 28, 28)),
+    return _compare("03.1", answer, count_macs(nn.Conv2d(480, 480, 1, groups=4, bias=False), (1, 480, 14, 14)),
                     "H·W·C_in·C_out / g")
 
 
-@exercise("03.2", "Two 1×1 convs 12 → 12 in 3 groups: from how many input channels can one output channel draw, "
+@exercise("03.2", "Two 1×1 convs 24 → 24 in 4 groups: from how many input channels can one output channel draw, "
                   "without and with a channel shuffle between them? Answer {'without': ..., 'with': ...}")
 def _reach(answer):
-
     def stack(shuffle):
-        return nn.Sequential(nn.Conv2d(12, 12, 1, groups=3, bias=False),
-                             ChannelShuffle(3) if shuffle else nn.Identity(),
-                             nn.Conv2d(12, 12, 1, groups=3, bias=False))
+        return nn.Sequential(nn.Conv2d(24, 24, 1, groups=4, bias=False),
+                             ChannelShuffle(4) if shuffle else nn.Identity(),
+                             nn.Conv2d(24, 24, 1, groups=4, bias=False))
 
-    expected = {"without": int(connectivity(stack(False), 12)[0].sum()),
-                "with": int(connectivity(stack(True), 12)[0].sum())}
+    expected = {"without": int(connectivity(stack(False), 24)[0].sum()),
+                "with": int(connectivity(stack(True), 24)[0].sum())}
     return _compare("03.2", answer, expected, "follow one output back through its group, then through the shuffle")
 
 
-@exercise("03.3", "Bytes of memory traffic of effedu.blocks.ChannelShuffle(3) on a (1, 240, 28, 28) float32 input?")
+@exercise("03.3", "Bytes of memory traffic of effedu.blocks.ChannelShuffle(2) on a (1, 116, 28, 28) float32 input "
+                  "(a ShuffleNetV2 stage)?")
 def _shuffle_bytes(answer):
-
-    return _compare("03.3", answer, memory_traffic(ChannelShuffle(3), (1, 240, 28, 28)),
+    return _compare("03.3", answer, memory_traffic(ChannelShuffle(2), (1, 116, 28, 28)),
                     "the views are free; the final reshape reads and writes the whole tensor once")
 
 
 # --- lesson 04: too many groups, too many branches --------------------------------------------------------
 
-@exercise("04.1", "Memory traffic in elements (not bytes) of one 1×1 group conv c = 360 → 360, g = 8, bias-free, "
-                  "on a (1, 360, 56, 56) input — G2's largest setting?")
+@exercise("04.1", "G2 at g = 16 keeps the MACs of a 128-channel conv with c = 128·√16 = 512 channels. Memory "
+                  "traffic in elements (not bytes) of one such 1×1 group conv 512 → 512, g = 16, bias-free, on a "
+                  "(1, 512, 56, 56) input?")
 def _g2_traffic(answer):
-
-    bytes_ = memory_traffic(nn.Conv2d(360, 360, 1, groups=8, bias=False), (1, 360, 56, 56))
+    bytes_ = memory_traffic(nn.Conv2d(512, 512, 1, groups=16, bias=False), (1, 512, 56, 56))
     return _compare("04.1", answer, bytes_ // 4, "h·w·2c + c²/g: input, output, weights")
 
 
-@exercise("04.2", "effedu.models.g3_fragment_stack(2, parallel=False) keeps G3's MACs equal to the 1-fragment "
-                  "block (one 1×1 conv, 128 channels). How many channels does each of its two series convs have?")
+@exercise("04.2", "effedu.guidelines.g3_fragment_stack(4, parallel=False, channels=256) keeps G3's MACs equal to one "
+                  "256×256 1×1 conv. How many channels does each of its four series convs have?")
 def _g3_width(answer):
-
-    expected = g3_fragment_stack(2, False).in_channels
+    expected = g3_fragment_stack(4, False, channels=256).in_channels
     return _compare("04.2", answer, expected,
-                    "two c×c convs must cost one 128×128 conv: 2c² = 128², so c = 128/√2, rounded to an even number")
+                    "four c×c convs must cost one 256×256 conv: 4c² = 256², so c = 256/√4, rounded to a multiple of 4")
 
 
 # --- lesson 05: elementwise operations --------------------------------------------------------------------
 
-@exercise("05.1", "Bytes moved by the shortcut's add in a bottleneck whose output is (1, 256, 56, 56), float32?")
+@exercise("05.1", "Bytes moved by the shortcut's add in a stride-2 bottleneck, effedu.blocks.Bottleneck(256, 512, "
+                  "stride=2), on a (1, 256, 56, 56) float32 input?")
 def _add_bytes(answer):
-
-    adds = [r.bytes for r in record_ops(Bottleneck(256, 256), (1, 256, 56, 56)) if r.op.startswith("aten.add")]
-    return _compare("05.1", answer, sum(adds), "an add reads two tensors and writes one, 4 bytes per element")
+    adds = [r.bytes for r in record_ops(Bottleneck(256, 512, 2), (1, 256, 56, 56)) if r.op.startswith("aten.add")]
+    return _compare("05.1", answer, sum(adds), "the add meets the projected shortcut at the output's shape: it reads "
+                                               "two (1, 512, 28, 28) maps and writes one, 4 bytes per element")
 
 
 @exercise("05.2", "Bytes moved by nn.BatchNorm2d(64) in inference on a (1, 64, 56, 56) float32 input?")
@@ -257,27 +269,25 @@ def _batchnorm_bytes(answer):
 
 # --- lesson 06: bottleneck costs --------------------------------------------------------------------------
 
-@exercise("06.1", "What fraction of a ResNeXt unit's MACs (256 → 1×1 128 → 3×3 g=32 128 → 1×1 256) are in its "
-                  "two pointwise convs?")
+@exercise("06.1", "What fraction of the MACs of a ResNeXt unit with cardinality 8 (256 → 1×1 128 → 3×3 g=8 128 → 1×1 "
+                  "256) are in its two pointwise convs?")
 def _resnext_share(answer):
+    expected = count_by_kind(ResNeXtUnit(256, 256, cardinality=8), (1, 256, 14, 14)).loc["pointwise 1×1", "macs_share"]
+    return _compare("06.1", answer, float(expected), "per position: 2·256·128 against 9·128·128/8", rel=5e-3)
 
-    expected = count_by_kind(ResNeXtUnit(256, 256), (1, 256, 14, 14)).loc["pointwise 1×1", "macs_share"]
-    return _compare("06.1", answer, float(expected), "per position: 2·256·128 against 9·128·128/32", rel=5e-3)
 
-
-@exercise("06.2", "Elements moved by one bias-free 1×1 conv 90 → 180 on a (1, 90, 56, 56) input (G1's 1:2 setting)?")
+@exercise("06.2", "Elements moved by one bias-free 1×1 conv 74 → 222 on a (1, 74, 56, 56) input (G1 at about 1:3)?")
 def _g1_elements(answer):
-
-    return _compare("06.2", answer, memory_traffic(nn.Conv2d(90, 180, 1, bias=False), (1, 90, 56, 56)) // 4,
+    return _compare("06.2", answer, memory_traffic(nn.Conv2d(74, 222, 1, bias=False), (1, 74, 56, 56)) // 4,
                     "hw·(c1 + c2) + c1·c2")
 
 
 # --- lesson 07: large kernels early -----------------------------------------------------------------------
 
-@exercise("07.1", "Receptive field, in input pixels, of FaceBoxes' RDCL (7×7 s4, pool 3×3 s2, 5×5 s2, pool 3×3 s2)?")
+@exercise("07.1", "Receptive field, in input pixels, of effedu.blocks.RDCL(kernels=(5, 3)) — a 5×5 s4 conv, pool 3×3 "
+                  "s2, 3×3 s2 conv, pool 3×3 s2?")
 def _rdcl_field(answer):
-
-    return _compare("07.1", answer, receptive_field(RDCL())[0],
+    return _compare("07.1", answer, receptive_field(RDCL(kernels=(5, 3)))[0],
                     "each layer adds (k − 1) × (the product of the strides before it)")
 
 
@@ -290,18 +300,32 @@ def _rdcl_conv1(answer):
 
 # --- lesson 08: the five levels of redesign ---------------------------------------------------------------
 
-@exercise("08.1", "MACs of effedu.models.TinyNet('separable', width_mult=0.5) on a (1, 1, 16, 16) input?")
-def _tiny_macs(answer):
-
-    return _compare("08.1", answer, count_macs(TinyNet("separable", width_mult=0.5), (1, 1, 16, 16)),
-                    "count it: effedu.count_macs(model, (1, 1, 16, 16))")
+LEVEL_1 = [(w, d) for w in (0.5, 0.75, 1.0) for d in (0.5, 1.0)]
 
 
-@exercise("08.2", "How many blocks (not counting the stem) does TinyNet(depths=(1, 2, 2), depth_mult=2) have?")
-def _tiny_blocks(answer):
+@exercise("08.1", "Level 1 under a budget: of the separable TinyNet's settings width_mult ∈ (0.5, 0.75, 1.0) × "
+                  "depth_mult ∈ (0.5, 1.0), which has the most MACs while staying under 80,000 on a (1, 1, 16, 16) "
+                  "input? Answer (width_mult, depth_mult).")
+def _level1_budget(answer):
+    macs = {setting: count_macs(TinyNet("separable", width_mult=setting[0], depth_mult=setting[1]), (1, 1, 16, 16))
+            for setting in LEVEL_1}
+    expected = max((m, s) for s, m in macs.items() if m < 80_000)[1]
+    try:
+        answer = (float(answer[0]), float(answer[1]))
+    except (TypeError, ValueError, IndexError):
+        return CheckResult("08.1", False, f"expected a pair (width_mult, depth_mult), got {answer!r}")
+    return _compare("08.1", answer, expected, "count each setting with effedu.count_macs and keep those under 80,000")
 
-    return _compare("08.2", answer, len(TinyNet(depths=(1, 2, 2), depth_mult=2).features) - 1,
-                    "every stage's depth is multiplied (and rounded up)")
+
+@exercise("08.2", "The separable TinyNet can be made wider for the MACs the plain 3×3 TinyNet spends. The largest "
+                  "width_mult of (1, 1.25, 1.5, 2, 2.5, 3) at which it still has fewer MACs than TinyNet('plain 3×3') "
+                  "on a (1, 1, 16, 16) input?")
+def _width_for_budget(answer):
+    plain = count_macs(TinyNet("plain 3×3"), (1, 1, 16, 16))
+    expected = max(w for w in (1, 1.25, 1.5, 2, 2.5, 3)
+                   if count_macs(TinyNet("separable", width_mult=w), (1, 1, 16, 16)) < plain)
+    return _compare("08.2", answer, expected, "MACs grow with the square of the width: compare each with the plain "
+                                              "network's count")
 
 
 # --- lesson 09: NAS ---------------------------------------------------------------------------------------
@@ -358,6 +382,7 @@ def guess(answer: Any, measured: float, *, kind: str = "fraction", options: list
     * ``"fraction"`` — a share or ratio: accepts 0.2, "20%", "20" or 20 (numbers above 1 read as percent);
       says how many percentage points off it was;
     * ``"factor"`` — a speed-up or ratio such as 3 or "3×"; says by what factor it was off;
+    * ``"count"`` — a whole number (a rank, a channel count); says how far off it was;
     * ``"choice"`` — one of ``options`` (case-insensitive; "1", "2" … pick by position); right or not.
     """
     if _unanswered(answer):
@@ -379,6 +404,10 @@ def guess(answer: Any, measured: float, *, kind: str = "fraction", options: list
             side = "too high" if points > 0 else "too low"
             off = "spot on" if abs(points) < 0.5 else f"{abs(points):.0f} percentage points {side}"
             return GuessResult(f"your guess {value:.0%} — measured {measured:.0%} ({off})", value, points / 100)
+        if kind == "count":
+            difference = value - measured
+            off = "spot on" if difference == 0 else f"{abs(difference):g} too {'high' if difference > 0 else 'low'}"
+            return GuessResult(f"your guess {value:g} — measured {measured:g} ({off})", value, difference)
         if kind == "factor":
             if not value > 0:
                 raise ValueError(f"your guess must be a positive factor, got {answer!r}")
@@ -388,4 +417,4 @@ def guess(answer: Any, measured: float, *, kind: str = "fraction", options: list
             return GuessResult(f"your guess {value:g}× — measured {measured:.2f}× ({off})", value, factor)
     except ValueError as err:
         return GuessResult(f"could not read the guess: {err}")
-    raise ValueError(f"kind must be 'fraction', 'factor' or 'choice', got {kind!r}")
+    raise ValueError(f"kind must be 'fraction', 'factor', 'count' or 'choice', got {kind!r}")

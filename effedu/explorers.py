@@ -44,12 +44,18 @@ def three_goals(device: Device = None) -> Explorer:
                     build, device=device, plot="distribution", title="Latency distribution", describe=describe)
 
 
+def separable_pair(channels: int, resolution: int, kernel_size: int = 3) -> dict:
+    """Lesson 01's two candidates at one setting (for its sweep and its explorer): a standard conv block and a
+    depthwise separable one, ``channels`` → ``channels`` on a ``resolution``² map."""
+    shape = (1, channels, resolution, resolution)
+    return {"standard": (blocks.ConvBNAct(channels, channels, kernel_size), shape),
+            "separable": (blocks.DepthwiseSeparable(channels, channels, kernel_size=kernel_size), shape)}
+
+
 def separable(device: Device = None) -> Explorer:
     """Lesson 01: a standard conv block against a depthwise separable one, time ratio beside MAC ratio."""
     def build(channels, kernel_size, resolution):
-        shape = (1, channels, resolution, resolution)
-        return {"standard": (blocks.ConvBNAct(channels, channels, kernel_size), shape),
-                "separable": (blocks.DepthwiseSeparable(channels, channels, kernel_size=kernel_size), shape)}
+        return separable_pair(channels, resolution, kernel_size)
 
     return Explorer({"channels": _slider([8, 16, 32, 64, 128, 256], 64, "channels"),
                      "kernel_size": _slider([3, 5, 7], 3, "kernel"),
@@ -113,12 +119,18 @@ def groups_and_fragments(device: Device = None) -> Explorer:
                     describe=lambda result, **_: verdict.ranking(result).text)
 
 
+def elementwise_pair(channels: int, resolution: int) -> dict:
+    """Lesson 05's two candidates at one setting (its sweep and its explorer): a bottleneck with and without its
+    ReLUs and shortcut add."""
+    shape = (1, channels, resolution, resolution)
+    return {"with ReLU + add": (blocks.Bottleneck(channels, channels), shape),
+            "without": (blocks.Bottleneck(channels, channels, relu=False, shortcut=False), shape)}
+
+
 def elementwise(device: Device = None) -> Explorer:
     """Lesson 05: one bottleneck with and without its ReLUs and shortcut add; the line below gives their share."""
     def build(channels, resolution):
-        shape = (1, channels, resolution, resolution)
-        return {"with ReLU + add": (blocks.Bottleneck(channels, channels), shape),
-                "without": (blocks.Bottleneck(channels, channels, relu=False, shortcut=False), shape)}
+        return elementwise_pair(channels, resolution)
 
     return Explorer({"channels": _slider([32, 64, 128, 256, 512], 128, "channels"),
                      "resolution": _slider([7, 14, 28, 56], 28, "resolution")},

@@ -8,87 +8,17 @@ never calls itself "a machine with one core" when it is a quota.
 """
 from __future__ import annotations
 
-import math
 import os
 import platform
 import subprocess
-from pathlib import Path
 
 import torch
 from torch import nn
 
 from ._runtime import Device
+from .cpus import affinity_cores, available_cores, cpu_quota
 from .counting import count_macs, memory_traffic
 from .timing import measure_latency
-
-
-def cpu_quota(proc_cgroup: str | None = None, cgroup_root: str | Path = "/sys/fs/cgroup") -> float | None:
-    """CPUs granted by a container's CFS quota (cgroup v2 ``cpu.max`` or v1 ``cpu.cfs_quota_us``), or ``None``
-    when there is no quota. Binder and Kubernetes limit CPUs this way, not with the affinity mask, so
-    ``os.sched_getaffinity`` alone would report every core of the host. The tightest limit on the process's
-    cgroup path wins (a parent's limit applies to its children)."""
-    root = Path(cgroup_root)
-    if proc_cgroup is None:
-        try:
-            proc_cgroup = Path("/proc/self/cgroup").read_text()
-        except OSError:
-            return None
-    limits = []
-    for line in proc_cgroup.splitlines():
-        parts = line.strip().split(":", 2)
-        if len(parts) != 3:
-            continue
-        _, controllers, path = parts
-        if controllers == "":  # cgroup v2: one unified hierarchy
-            for folder in _ancestors(root, path):
-                limits.append(_v2_limit(folder / "cpu.max"))
-        elif "cpu" in controllers.split(","):  # cgroup v1: the cpu controller's own hierarchy
-            for mount in (root / controllers, root / "cpu", root / "cpu,cpuacct"):
-                if mount.is_dir():
-                    for folder in _ancestors(mount, path):
-                        limits.append(_v1_limit(folder))
-                    break
-    limits = [limit for limit in limits if limit is not None]
-    return min(limits) if limits else None
-
-
-def _ancestors(mount: Path, path: str) -> list[Path]:
-    """The cgroup folder of ``path`` and each parent up to the mount point (those that exist)."""
-    parts = [p for p in path.strip("/").split("/") if p]
-    folders = [mount.joinpath(*parts[:i]) for i in range(len(parts), -1, -1)]
-    return [folder for folder in folders if folder.is_dir()]
-
-
-def _v2_limit(cpu_max: Path) -> float | None:
-    try:
-        quota, period = cpu_max.read_text().split()[:2]
-    except (OSError, ValueError):
-        return None
-    return None if quota == "max" else int(quota) / int(period)
-
-
-def _v1_limit(folder: Path) -> float | None:
-    try:
-        quota = int((folder / "cpu.cfs_quota_us").read_text())
-        period = int((folder / "cpu.cfs_period_us").read_text())
-    except (OSError, ValueError):
-        return None
-    return None if quota <= 0 or period <= 0 else quota / period
-
-
-def affinity_cores() -> int:
-    """Logical CPUs this process may be scheduled on (the affinity mask; all of them on macOS and Windows)."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
-
-
-def available_cores(*, proc_cgroup: str | None = None, cgroup_root: str | Path = "/sys/fs/cgroup") -> int:
-    """CPUs this process can really use: the affinity mask, cut to a container's CPU quota (rounded down, at
-    least 1). More threads than this only take turns on the same CPUs."""
-    quota = cpu_quota(proc_cgroup, cgroup_root)
-    cores = affinity_cores()
-    return max(1, min(cores, math.floor(quota))) if quota is not None else cores
 
 
 def core_facts() -> dict:
@@ -194,3 +124,15 @@ def machine_peaks(*, threads: int | None = 1, device: Device = None, matrix_size
     return {"peak_gflops": 2 * count_macs(_MatMul(), square) / matmul_ms / 1e6,
             "bandwidth_gbs": memory_traffic(_Copy(), copy) / copy_ms / 1e6,
             "threads": threads, "device": str(device or "cpu")}
+
+
+def thread_settings(device: Device = None) -> dict[str, tuple[torch.device, int | None]]:
+    """The runs a lesson about parallelism compares: one CPU thread, all usable CPU cores (when there is more than
+    one), and the lesson's GPU when it has one — {label: (device, threads)}."""
+    cores = available_cores()
+    settings: dict[str, tuple[torch.device, int | None]] = {"1 CPU thread": (torch.device("cpu"), 1)}
+    if cores > 1:
+        settings[f"{cores} CPU threads"] = (torch.device("cpu"), cores)
+    if device is not None and torch.device(device).type != "cpu":
+        settings[device_words(device)] = (torch.device(device), None)
+    return settings

@@ -253,6 +253,19 @@ class TinyNet(nn.Module):
         return self.classifier(self.features(x))
 
 
+class Network(nn.Sequential):
+    """Design from scratch (the essay's level 3) with any modules: a ``stem``, a list of ``stages`` (any blocks —
+    a large-kernel stride-2 stem from lesson 07, ``blocks.ShuffleNetV1Unit`` with group convs from lesson 03, …)
+    and a classifier on ``channels`` features. A template, not a rule: any ``nn.Module`` works in the lessons.
+
+        Network(blocks.ConvBNAct(1, 24, 5, 2), [blocks.ShuffleNetV1Unit(24, 72, 2, groups=3, first_groups=1),
+                                                blocks.InvertedResidual(72, 96, 2)], channels=96)
+    """
+
+    def __init__(self, stem: nn.Module, stages: list, channels: int, num_classes: int = 10):
+        super().__init__(stem, *stages, Classifier(channels, num_classes))
+
+
 REFERENCE_MODELS = {
     "MobileNetV1 1.0": mobilenet_v1, "MobileNetV2 1.0": mobilenet_v2, "ShuffleNet v1 g=3": shufflenet_v1,
     "ShuffleNetV2 1.0": shufflenet_v2, "ResNet-18": resnet18, "ResNet-50": resnet50,
@@ -268,3 +281,14 @@ PUBLISHED = {
     "ResNet-18": (1814, 11.7, "torchvision"),
     "ResNet-50": (4089, 25.6, "torchvision"),
 }
+
+# ShuffleNet v1's benefit side (Zhang et al. 2018), for the lesson that measures the cost side here: top-1 error
+# (%) on ImageNet at equal complexity, and its Sec. 4.5 rule of thumb for speed on an ARM phone.
+SHUFFLENET_V1_PAPER = {
+    "error by groups, 0.25× (Table 2)": {1: 57.1, 8: 52.7},  # more groups, lower error at ~13 MFLOPs
+    "error with and without shuffle, 1× g=8 (Table 3)": {"without shuffle": 37.6, "with shuffle": 32.4},
+    "actual speed-up per 4× fewer MACs (Sec. 4.5)": 2.6,  # "g = 3 … a proper trade-off between accuracy and speed"
+}
+
+# FaceBoxes' own speed at VGA (Zhang et al. 2017, Sec. 4.1): compare a measurement only with the same kind of device.
+FACEBOXES_PAPER_FPS = {"cpu": (20, "one core of an Intel E5-2660v3 CPU"), "cuda": (125, "an NVIDIA Titan X GPU")}

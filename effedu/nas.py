@@ -262,7 +262,8 @@ class LatencyTable:
         return [predict(a) / m - 1 for a, m in zip(archs, measured_ms)]
 
 
-def reward(accuracy: float, latency_ms: float, target_ms: float, *, w: float = -0.07, hard: bool = False) -> float:
+def reward(accuracy: float, latency_ms: float, target_ms: float, *, w: float = -0.07,
+           hard: bool = False) -> float:
     """MnasNet's objective ACC · (LAT / T)^w (Tan et al. 2019, Eq. 2). Soft (default): w = −0.07 on both sides of
     the target (α = β = w) — twice as slow must be ~5 % more accurate to tie, and T does not change the ranking
     (T^−w is a common factor). ``hard=True``: α = 0 within the target, β = −1 beyond it — a hard latency

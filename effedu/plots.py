@@ -287,3 +287,16 @@ def predicted_vs_measured(predicted, measured, title: str = "") -> matplotlib.fi
     fig.suptitle(title or f"Latency predictor: {pct(float(np.mean(np.abs(errors) <= 0.1)))} of networks within ±10 %")
     fig.tight_layout()
     return fig
+
+
+def search_progress(curves: dict, title: str = "") -> matplotlib.figure.Figure:
+    """Best reward so far against the number of networks evaluated, one line per search (``nas.best_so_far``)."""
+    fig, ax = _axes(None, (6.5, 3.8))
+    for i, (name, curve) in enumerate(curves.items()):
+        ax.step(range(1, len(curve) + 1), curve, where="post", color=f"C{i}", label=name)
+    ax.set_xlabel("networks evaluated")
+    ax.set_ylabel("best reward so far")
+    ax.legend(fontsize=8)
+    ax.set_title(title or "Search progress")
+    fig.tight_layout()
+    return fig

@@ -332,6 +332,14 @@ def _compare(candidates, x, *, threads, device, warmup, repeats, budget_s, numbe
     return frame
 
 
+@contextlib.contextmanager
+def quiet():
+    """Silence ``NoisyMeasurementWarning`` inside the block — for demos that are noisy on purpose."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NoisyMeasurementWarning)
+        yield
+
+
 def _warn_if_noisy(results, threads: int) -> None:
     noisy = [r for r in results if r.noisy]
     if not noisy:

@@ -1,12 +1,17 @@
-"""Remedies for the time that MAC counts do not see: fold BatchNorm into convolutions, switch ReLUs to
-in-place, let ``torch.compile`` fuse elementwise operators. Each returns a new model; the input is untouched."""
+"""Remedies for the time that MAC counts do not see — fold BatchNorm into convolutions, switch ReLUs to in-place,
+let ``torch.compile`` fuse elementwise operators — and the same network under other software (``software_variants``).
+Each returns a new model (or a wrapper); the input model is untouched."""
 from __future__ import annotations
 
 import copy
+import re
+import warnings
+from typing import Callable, ContextManager
 
 import pandas as pd
 import torch
 from torch import nn
+from torch._inductor.utils import run_and_get_code  # the compiled code, to say what was fused
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from ._runtime import Device, InputLike, check_model, make_input, resolve_device
@@ -35,6 +40,39 @@ def fold_batchnorm(model: nn.Module) -> nn.Module:
     return folded
 
 
+def calibrate_batchnorm(model: nn.Module, x: InputLike, *, seed: int = 0) -> nn.Module:
+    """Give every BatchNorm of ``model`` (in place) the statistics a trained network has — the mean and variance
+    its input really has on ``x`` (a batch), so that the signal survives every layer — and random affine terms γ, β.
+    A fresh network's BatchNorms (mean 0, variance 1, γ 1, β 0) are nearly the identity, and its deep features
+    nearly vanish: a BatchNorm fold checked on it would pass even when wrong."""
+    norms = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
+    generator = torch.Generator().manual_seed(seed)
+    momenta = [m.momentum for m in norms]
+    was_training = model.training
+    with torch.no_grad():
+        for norm in norms:
+            norm.reset_running_stats()
+            norm.momentum = None  # a cumulative average: one batch sets the statistics exactly
+            norm.weight.copy_(torch.rand(norm.weight.shape, generator=generator) + 0.5)
+            norm.bias.copy_(torch.rand(norm.bias.shape, generator=generator) * 0.4 - 0.2)
+        model.train()
+        model(make_input(x, resolve_device(None, model)))
+    for norm, momentum in zip(norms, momenta):
+        norm.momentum = momentum
+    model.train(was_training)
+    return model
+
+
+def relative_difference(a: nn.Module, b: nn.Module, x: InputLike) -> float:
+    """max |a(x) − b(x)| / max |a(x)| on the same input: how far two models' outputs are apart, independent of
+    the outputs' scale (an absolute tolerance passes anything when the outputs are tiny)."""
+    device = resolve_device(None, a)
+    tensor = make_input(x, device)
+    with torch.inference_mode():
+        first, second = a.eval()(tensor), b.eval()(tensor)
+    return float((first - second).abs().max() / first.abs().max().clamp_min(1e-30))
+
+
 def inplace_activations(model: nn.Module, inplace: bool = True) -> nn.Module:
     """A copy of ``model`` with every ReLU / ReLU6 switched to ``inplace``: it writes over its input instead of
     allocating a new tensor. The same bytes are read and written, but into memory that is already in cache and
@@ -57,7 +95,8 @@ def try_compile(model: nn.Module, x: InputLike, *, device: Device = None) -> tup
     try:
         compiled = torch.compile(copy.deepcopy(model).to(target).eval())
         with torch.inference_mode():
-            compiled(make_input(x, target))
+            _, code = run_and_get_code(compiled, make_input(x, target))
+        compiled.effedu_kernels = generated_kernels("\n".join(code))  # what the compiler made of it
         return compiled, ""
     except Exception as err:  # noqa: BLE001 — any failure means "not on this machine", reported, never hidden
         return None, _reason(err)
@@ -78,9 +117,63 @@ def compile_comparison(model: nn.Module, x: InputLike, *, device: Device = None,
                                 budget_s=budget_s, counts=False)
     except Exception as err:  # noqa: BLE001 — as above: reported in the lesson, not raised
         return None, _reason(err)
+    frame.attrs["kernels"] = getattr(compiled, "effedu_kernels", {})
     return frame, ""
+
+
+def generated_kernels(code: str) -> dict[str, list[str]]:
+    """From Inductor's output code: the kernels it generated (``cpp_fused_…`` on a CPU, ``triton_…`` on a GPU —
+    each one pass over memory for the operators in its name) and the library calls it kept (convolutions go to
+    oneDNN or cuDNN), in the order the compiled model runs them."""
+    call = code[code.find("def call("):] if "def call(" in code else code
+    return {"generated": re.findall(r"^\s+((?:cpp|triton)_\w*fused\w*)(?:\.run)?\(", call, re.M),
+            "library": re.findall(r"extern_kernels\.(\w+)\(", call)}
 
 
 def _reason(err: Exception) -> str:
     first = str(err).strip().splitlines()[0] if str(err).strip() else ""
     return f"{type(err).__name__}: {first}"
+
+
+# --- the essay's fifth factor of speed: the same network under different software --------------------------
+
+warnings.filterwarnings("ignore", message="TF32 acceleration on top of oneDNN")  # torch says this on every switch
+
+
+class UnderFlags(nn.Module):
+    """Runs ``model`` with a backend switched off (``torch.backends.mkldnn.flags(enabled=False)`` …) during its
+    own forward pass only, so it can be timed interleaved with the unchanged model."""
+
+    def __init__(self, model: nn.Module, flags: Callable[[], ContextManager]):
+        super().__init__()
+        self.model, self.flags = model, flags
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        with self.flags():
+            return self.model(x)
+
+
+class ChannelsLast(nn.Module):
+    """A copy of ``model`` whose weights and input are stored channels-last (NHWC): the same arithmetic, another
+    memory layout — which kernels run, and how fast, is the library's choice."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = copy.deepcopy(model).to(memory_format=torch.channels_last)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model(x.contiguous(memory_format=torch.channels_last))
+
+
+def software_variants(model: nn.Module, device: Device = None) -> dict[str, nn.Module]:
+    """The same network under different software on one device: as shipped, with the vendor's convolution library
+    switched off (oneDNN on a CPU, cuDNN on an NVIDIA GPU) and with channels-last memory. Same weights, same MACs."""
+    check_model(model)
+    kind = resolve_device(device, model).type
+    variants: dict[str, nn.Module] = {"default": model}
+    if kind == "cpu" and torch.backends.mkldnn.is_available():
+        variants["oneDNN off"] = UnderFlags(model, lambda: torch.backends.mkldnn.flags(enabled=False))
+    if kind == "cuda":
+        variants["cuDNN off"] = UnderFlags(model, lambda: torch.backends.cudnn.flags(enabled=False))
+    variants["channels_last"] = ChannelsLast(model)
+    return variants

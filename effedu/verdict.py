@@ -18,7 +18,7 @@ from typing import Mapping, Sequence
 
 import pandas as pd
 
-from .machine import device_words
+from .machine import core_facts, cpu_name, device_words
 from .timing import paired_ratio, quartiles
 
 # --- thresholds, all of them ------------------------------------------------------------------------------
@@ -79,10 +79,12 @@ def times(value: float, must: str | None = None) -> str:
     return f"×{num(value, must)}"
 
 
-def pct(fraction: float, positive: bool = False) -> str:
+def pct(fraction: float, positive: bool = False, decimals: int | None = None) -> str:
     """'4.3 %' — never negative (a negative share is clamped by the caller and said so); ``positive`` adds
-    digits so that a share decided above zero never prints as 0 %."""
+    digits so that a share decided above zero never prints as 0 %; ``decimals`` fixes the digits (accuracies)."""
     value = max(fraction, 0.0) * 100
+    if decimals is not None:
+        return f"{value:.{decimals}f} %"
     decimals = 0 if value >= 10 else 1 if value >= 1 else 2
     while positive and value > 0 and float(f"{value:.{decimals}f}") == 0 and decimals < 6:
         decimals += 1
@@ -201,6 +203,29 @@ def removal(frame: pd.DataFrame, without: str, baseline: str | None = None, *, p
     return Verdict("no clear cost", text, numbers)
 
 
+def removal_sweep(swept: pd.DataFrame, without: str, x: str, *, part: str = "it") -> Verdict:
+    """A ``timing.sweep`` of a whole against the whole ``without`` a part, over ``x``: the part's share of the
+    time at each setting (1 − ratio, with its paired range, clamped at 0 and said so), and whether that share
+    clearly **shrinks** or **grows** from the smallest to the largest ``x`` (ranges apart), else **no clear trend**."""
+    rows = swept[swept["candidate"] == without].sort_values(x)
+    lines, clamped = [], False
+    for _, row in rows.iterrows():
+        share, low, high = 1 - row["ratio"], 1 - row["ratio_hi"], 1 - row["ratio_lo"]
+        clamped |= low < 0
+        lines.append(f"- {x}={row[x]}: {part} **{pct(share)}** of the time (paired range {pct(low)}–{pct(high)})")
+    first, last = rows.iloc[0], rows.iloc[-1]
+    if 1 - first["ratio_hi"] > 1 - last["ratio_lo"]:
+        outcome = "shrinks"
+    elif 1 - first["ratio_lo"] < 1 - last["ratio_hi"]:
+        outcome = "grows"
+    else:
+        outcome = "no clear trend"
+    lines.append(f"From {x}={first[x]} to {x}={last[x]} the share of {part} **{outcome}**"
+                 + (" (paired ranges apart)." if outcome != "no clear trend" else " — the ranges overlap.")
+                 + (" Shares below zero (removing it was slower) are shown as 0 %." if clamped else ""))
+    return Verdict(outcome, "\n".join(lines), {"shares": list(1 - rows["ratio"])})
+
+
 # --- shares of the time ------------------------------------------------------------------------------------
 
 def time_share(shares: pd.DataFrame, group: str, *, claim: float | None = None, claim_source: str = "") -> Verdict:
@@ -285,6 +310,51 @@ def ranking(frame: pd.DataFrame, among: Sequence[str] | None = None) -> Verdict:
                     "slowest": order[-1] if last_clear else None})
 
 
+def sweep_summary(swept: pd.DataFrame, candidate: str, x: str, series: str) -> Verdict:
+    """A ``timing.sweep`` of ``candidate`` against its baseline: per value of ``series``, the outcome at the
+    smallest and largest ``x``, and how many settings came out faster, slower or with no clear difference (each
+    decided on its own paired range). Outcome: the most common of the three."""
+    rows = swept[swept["candidate"] == candidate]
+    outcomes = [outcome_of(lo, hi) for lo, hi in zip(rows["ratio_lo"], rows["ratio_hi"])]
+    lines = []
+    for value, group in rows.groupby(series):
+        ends = [group.loc[group[x].idxmin()], group.loc[group[x].idxmax()]]
+        parts = []
+        for row in ends:
+            word = outcome_of(row["ratio_lo"], row["ratio_hi"])
+            speedup = f"{num(1 / row['ratio'], 'above')}× as fast" if word == FASTER else \
+                f"time {times(row['ratio'], 'above')}" if word == SLOWER else f"time {times(row['ratio'])}"
+            parts.append(f"{x}={row[x]}: **{word}** ({speedup}; MACs promised {times(row['macs_ratio'])})")
+        lines.append(f"- {series}={value}: " + "; ".join(parts) + ".")
+    counts = {word: outcomes.count(word) for word in (FASTER, SLOWER, SAME)}
+    lines.append(f"Over all {len(outcomes)} settings: {counts[FASTER]} faster, {counts[SLOWER]} slower, "
+                 f"{counts[SAME]} with no clear difference.")
+    return Verdict(max(counts, key=counts.get), "\n".join(lines), counts)
+
+
+def promises(frame: pd.DataFrame, pairs: Sequence[tuple[str, str]]) -> Verdict:
+    """Several replacements (``(small, big)`` pairs of one frame) ranked by how well each kept its MACs' promise —
+    time ratio ÷ MAC ratio, 1 meaning "exactly as promised". Best and worst are named only where their ranges do
+    not overlap the others'; outcome **clear** or **tied**."""
+    kept = {}
+    lines = []
+    for small, big in pairs:
+        judged = promise(frame, small, big)
+        m = judged.numbers["macs_ratio"]
+        kept[f"{small} for {big}"] = (judged.numbers["kept_ratio"], judged.numbers["ratio_lo"] / m,
+                                      judged.numbers["ratio_hi"] / m)
+        lines.append(f"- {judged.text}")
+    order = sorted(kept, key=lambda name: kept[name][0])
+    best, worst = order[0], order[-1]
+    best_clear = all(kept[best][2] < kept[other][1] for other in order[1:])
+    worst_clear = all(kept[worst][1] > kept[other][2] for other in order[:-1])
+    lines.append(f"Kept its promise best: **{best}** ({num(kept[best][0])}× the promised time)"
+                 + ("" if best_clear else " — but within the noise of the next") + f"; worst: **{worst}** "
+                 f"({num(kept[worst][0])}×)" + ("." if worst_clear else " — within the noise of the one before."))
+    return Verdict("clear" if best_clear and worst_clear else "tied", "\n".join(lines),
+                   {"kept": kept, "best": best if best_clear else None, "worst": worst if worst_clear else None})
+
+
 def _spearman(a: Sequence[float], b: Sequence[float]) -> float:
     return float(pd.Series(list(a)).corr(pd.Series(list(b)), method="spearman"))
 
@@ -352,6 +422,37 @@ def accuracy_noise(accuracy: float, n: int) -> float:
     return ACCURACY_Z * math.sqrt(max(accuracy * (1 - accuracy), 1e-12) / n)
 
 
+def accuracy_difference(frame: pd.DataFrame, name: str, other: str, n_test: int, y: str = "accuracy") -> Verdict:
+    """Two test accuracies on the same ``n_test`` examples: **more accurate** / **less accurate** beyond the noise
+    (``ACCURACY_Z`` standard errors), else **within the noise**."""
+    a, b = float(frame.loc[name, y]), float(frame.loc[other, y])
+    noise = accuracy_noise(max(a, b), n_test)
+    quoted = (f"{pct(a, decimals=1)} against {pct(b, decimals=1)} for {other} (noise ±{pct(noise, decimals=1)} on "
+              f"{n_test} test images)")
+    if a - b > noise:
+        return Verdict("more accurate", f"**{name}** is **more accurate**: {quoted}.", {"difference": a - b})
+    if b - a > noise:
+        return Verdict("less accurate", f"**{name}** is **less accurate**: {quoted}.", {"difference": a - b})
+    return Verdict("within the noise", f"**{name}**: accuracy **within the noise** — {quoted}.",
+                   {"difference": a - b})
+
+
+def ranking_change(before: pd.Series, after: pd.Series, *, what: str = "order", better: str = "lower") -> Verdict:
+    """The same designs ranked on two tasks (or machines): does the order change? ``before`` / ``after`` hold a
+    value per design (``better``: 'lower' for times, 'higher' for accuracies). Outcome **same order** or **order
+    changed**, with the rank correlation and the designs that moved."""
+    names = [n for n in before.index if n in after.index]
+    ascending = better == "lower"
+    first = list(before[names].sort_values(ascending=ascending).index)
+    second = list(after[names].sort_values(ascending=ascending).index)
+    rho = _spearman([first.index(n) for n in names], [second.index(n) for n in names])
+    moved = [n for n in names if first.index(n) != second.index(n)]
+    if not moved:
+        return Verdict("same order", f"The {what} is **the same** on both: {' > '.join(first)}.", {"rho": 1.0})
+    return Verdict("order changed", f"The {what} **changed**: {' > '.join(first)} before, {' > '.join(second)} after "
+                   f"(rank correlation {rho:.2f}; moved: {', '.join(moved)}).", {"rho": rho, "moved": moved})
+
+
 def pareto(frame: pd.DataFrame, n_test: int, x: str = "median_ms", y: str = "accuracy") -> Verdict:
     """The Pareto front in words, with the accuracy noise of ``n_test`` test examples: which front members are
     within that noise of each other."""
@@ -361,7 +462,7 @@ def pareto(frame: pd.DataFrame, n_test: int, x: str = "median_ms", y: str = "acc
     close = [name for name in front if best - frame.loc[name, y] <= noise]
     text = (f"On the Pareto front — no other design is at least as fast and as accurate, and better in one: "
             f"**{', '.join(map(str, front))}**. With {n_test} test images an accuracy is uncertain by about "
-            f"±{pct(noise)} (two standard errors)"
+            f"±{pct(noise, decimals=1)} (two standard errors)"
             + (f"; within that of the most accurate: {', '.join(map(str, close))}." if len(close) > 1 else "."))
     return Verdict("front", text, {"front": front, "noise": noise, "close": close})
 
@@ -378,7 +479,7 @@ def beats(frame: pd.DataFrame, challengers: Sequence[str], incumbents: Sequence[
             if hi < 1 and gain > accuracy_noise(float(frame.loc[b, y]), n_test):
                 wins.append((a, b, ratio, gain))
     if wins:
-        listed = "; ".join(f"**{a}** beats {b} (time {times(r, 'below')}, accuracy +{pct(g, True)})"
+        listed = "; ".join(f"**{a}** beats {b} (time {times(r, 'below')}, accuracy +{pct(g, True, 1)})"
                            for a, b, r, g in wins[:MAX_LISTED])
         return Verdict("beats", f"Beyond the noise on both axes: {listed}.", {"wins": wins})
     return Verdict("does not beat", "No challenger is both clearly faster and clearly more accurate than any "
@@ -386,6 +487,36 @@ def beats(frame: pd.DataFrame, challengers: Sequence[str], incumbents: Sequence[
 
 
 # --- machines: threads, paper devices, budgets ---------------------------------------------------------
+
+def setup(device, threads: int = 1) -> Verdict:
+    """The line under a lesson's imports: what its timings run on, in words chosen from the device."""
+    kind = str(device).split(":")[0]
+    facts = core_facts()
+    if kind == "cpu":
+        text = (f"Timings in this lesson run on **{device_words(device, threads)}** of *{cpu_name()}* "
+                f"({facts['usable cores']} usable core(s) here): stable, and comparable with the papers' "
+                "single-core phone numbers.")
+    else:
+        text = (f"Timings in this lesson run on **{device_words(device, threads)}**; experiments about threads run "
+                f"on the CPU (*{cpu_name()}*) on purpose, and say so.")
+    return Verdict(kind, text, {"device": str(device), "threads": threads})
+
+
+def cores(facts: Mapping | None = None) -> Verdict:
+    """What limits the thread count here, told apart: one usable core (a machine or a container quota) is not
+    the same as torch being limited to one thread by an environment variable."""
+    facts = facts or core_facts()
+    usable, quota, variables = facts["usable cores"], facts["cpu quota"], facts["thread variables"]
+    limit = f" (a container CPU quota of {quota:g} CPUs)" if quota is not None else ""
+    if usable == 1:
+        return Verdict("one core", f"This notebook may use **1 core**{limit}: there is no second core to compare "
+                       "with here — on a laptop with more cores, try it.", dict(facts))
+    text = f"This notebook may use **{usable} cores**{limit}; torch starts with {facts['torch threads']} thread(s)"
+    if variables and facts["torch threads"] < usable:
+        text += (f" because {', '.join(f'{k}={v}' for k, v in variables.items())} is set — effedu sets the thread "
+                 f"count itself, so the comparison below uses all {usable} usable cores")
+    return Verdict("several cores", text + ".", dict(facts))
+
 
 def thread_speedup(frame: pd.DataFrame) -> Verdict:
     """From a ``compare_threads`` frame (first row 1 thread, last row N threads): the speed-up with its paired
@@ -438,6 +569,43 @@ def paper_device(value: float, lo: float, hi: float, paper: Mapping[str, float],
                    {"distances": {d: distance(p) for d, p in paper.items()}})
 
 
+def paper_devices(frame: pd.DataFrame, paper: Mapping[str, Mapping[str, float]]) -> Verdict:
+    """Each candidate's relative speed (against the first row, with its paired range) beside a paper's value per
+    device (``paper[device][candidate]``): which device each resembles, and which most candidates resemble —
+    outcome that device, or **neither**."""
+    votes: dict[str, int] = {}
+    lines = []
+    for name in frame.index[1:]:
+        if not all(name in values for values in paper.values()):
+            continue
+        ratio, lo, hi = paired(frame, name)
+        judged = paper_device(1 / ratio, 1 / hi, 1 / lo, {d: values[name] for d, values in paper.items()})
+        votes[judged.outcome] = votes.get(judged.outcome, 0) + 1
+        lines.append(f"- {name}: {judged.text}")
+    if not votes:
+        raise ValueError("paper must give a value for at least one candidate of the frame (its row names)")
+    top = max(votes, key=votes.get)
+    outcome = top if list(votes.values()).count(votes[top]) == 1 else "neither"
+    lines.append(f"Most candidates here resemble: **{outcome}** ({', '.join(f'{d}: {n}' for d, n in votes.items())}).")
+    return Verdict(outcome, "\n".join(lines), votes)
+
+
+def paper_gain(frame: pd.DataFrame, name: str, paper: tuple[float, float, float], *,
+               baseline: str | None = None) -> Verdict:
+    """The speed-up of ``name`` (with its paired range) against a paper's reported speed-up range ``paper`` =
+    (low, high, typical) as fractions (G4: 0.08, 0.24, 0.20): **like the paper** (ranges overlap), **less than
+    the paper**, **more than the paper**. Told as factors (1.14× as fast), never as negative percentages."""
+    ratio, lo, hi = paired(frame, name, baseline)
+    here = (1 / ratio, 1 / hi, 1 / lo)
+    low, high, typical = (1 + p for p in paper)
+    outcome = ("less than the paper" if here[2] < low else "more than the paper" if here[1] > high
+               else "like the paper")
+    text = (f"**{name}**: {num(here[0])}× the speed of {baseline or frame.index[0]} here (paired range "
+            f"{num(here[1])}–{num(here[2])}×); the paper saw {num(low)}–{num(high)}× (about {num(typical)}×): "
+            f"**{outcome}**.")
+    return Verdict(outcome, text, {"speed": here})
+
+
 def budget(frame: pd.DataFrame, name: str, reference: str | None = None) -> Verdict:
     """Is ``name`` within the latency budget set by ``reference`` (default: the first row)? **within the
     budget** iff the whole paired range is below 1, **over the budget** iff above, else **at the budget**."""
@@ -486,6 +654,28 @@ def guideline(frame: pd.DataFrame, expected_best: str | None = None) -> Verdict:
                 "differences sit within this machine's noise, so the guideline is neither confirmed nor refuted.")
     details = " ".join(v.text for v in judged.values())
     return Verdict(outcome, f"{text}\n\n{details}", {"judged": {n: v.outcome for n, v in judged.items()}})
+
+
+def essay_advice(groups: Verdict, branches: Mapping[str, Verdict]) -> Verdict:
+    """"Avoid too many branches or too many groups", judged from a ``speed`` verdict for the most groups and one
+    for the most harmful fragmentation per setting (e.g. per thread count): outcome **holds for both**, **holds
+    for groups**, **holds for branches** or **holds for neither** (at equal MACs, on this machine)."""
+    group_holds = groups.outcome == SLOWER
+    branch_holds = [name for name, v in branches.items() if v.outcome == SLOWER]
+    lines = [f"- Most groups: {groups.text}"] + [f"- Most harmful fragmentation, {name}: {v.text}"
+                                                 for name, v in branches.items()]
+    if group_holds and branch_holds:
+        outcome = "holds for both"
+    elif group_holds:
+        outcome = "holds for groups"
+    elif branch_holds:
+        outcome = "holds for branches"
+    else:
+        outcome = "holds for neither"
+    where = f" (branches: on {', '.join(branch_holds)})" if branch_holds and len(branch_holds) < len(branches) else ""
+    lines.append(f"\nOn this machine the advice **{outcome}**{where}: where a variant was slower at equal MACs, the "
+                 "MAC count was the wrong budget to design for.")
+    return Verdict(outcome, "\n".join(lines), {"groups": group_holds, "branches": branch_holds})
 
 
 # --- measuring well: warm-up, outliers, interleaving -------------------------------------------------------
@@ -561,6 +751,27 @@ def roofline(table: pd.DataFrame, slow: str, fast: str, device) -> Verdict:
     return Verdict(outcome, text, {"factor": factor, "above_roof": above})
 
 
+def fusion(kernels: Mapping[str, Sequence[str]]) -> Verdict:
+    """What ``torch.compile`` did to a model, read from its generated code (``transforms.generated_kernels``):
+    which operators it fused into one pass over memory, which it left to the vendor's library."""
+    generated, library = list(kernels.get("generated", [])), list(kernels.get("library", []))
+    if not generated and not library:
+        return Verdict("unknown", "The compiled code could not be read, so what was fused is not known here.", {})
+    words = {"relu": "ReLU", "convolution": "conv weights/layout", "BatchNorm": "BatchNorm"}
+
+    def ops(name: str) -> list[str]:
+        body = name.split("fused_", 1)[-1].replace("_native_batch_norm_legit_no_training", "_BatchNorm")
+        return [words.get(token, token) for token in body.split("_") if token and not token.isdigit()]
+
+    fused = [ops(name) for name in generated]
+    text = (f"The compiler kept **{len(library)} library call(s)** ({', '.join(sorted(set(library))) or 'none'}) and "
+            f"generated **{len(generated)} kernel(s)**, each one pass over memory: "
+            + "; ".join(" + ".join(f) for f in fused) + ". Operators named together in one kernel are fused: their "
+            "feature map is read and written once instead of once per operator.")
+    return Verdict("fused" if any(len(f) > 1 for f in fused) else "not fused", text,
+                   {"generated": generated, "library": library})
+
+
 def spectrum(trained_rank: int, random_rank: int, full_rank: int) -> Verdict:
     """The rank holding ``SPECTRUM_ENERGY`` of ‖W‖² for a trained and a random filter bank: do trained filters
     compress better? **trained compresses better** / **no clear difference** / **random compresses better**."""
@@ -577,6 +788,7 @@ def spectrum(trained_rank: int, random_rank: int, full_rank: int) -> Verdict:
 
 def smallest_good_rank(accuracy_by_rank: Mapping[int, float], full_accuracy: float, n_test: int) -> Verdict:
     """The smallest rank from which *every* larger rank stays within the accuracy noise of the full layer."""
+    accuracy_by_rank = dict(accuracy_by_rank)  # a Series iterates over its values, a dict over its keys
     noise = accuracy_noise(full_accuracy, n_test)
     good = None
     for rank in sorted(accuracy_by_rank, reverse=True):
@@ -585,11 +797,11 @@ def smallest_good_rank(accuracy_by_rank: Mapping[int, float], full_accuracy: flo
         else:
             break
     if good is None:
-        return Verdict("none", f"No rank kept the accuracy within ±{pct(noise)} of the full layer's "
-                       f"{pct(full_accuracy)}.", {"noise": noise})
-    return Verdict("found", f"From rank **{good}** up, every rank keeps the accuracy within ±{pct(noise)} (two "
-                   f"standard errors on {n_test} test digits) of the full layer's {pct(full_accuracy)}: "
-                   f"{pct(accuracy_by_rank[good])} at rank {good}. (For two models on the *same* test digits, "
+        return Verdict("none", f"No rank kept the accuracy within ±{pct(noise, decimals=1)} of the full layer's "
+                       f"{pct(full_accuracy, decimals=1)}.", {"noise": noise})
+    return Verdict("found", f"From rank **{good}** up, every rank keeps the accuracy within ±{pct(noise, decimals=1)} "
+                   f"(two standard errors on {n_test} test digits) of the full layer's {pct(full_accuracy, decimals=1)}: "
+                   f"{pct(accuracy_by_rank[good], decimals=1)} at rank {good}. (For two models on the *same* test digits, "
                    "McNemar's test on the digits they disagree on is sharper.)", {"rank": good, "noise": noise})
 
 
@@ -618,10 +830,24 @@ def predictor(errors: Sequence[float], plain_errors: Sequence[float], timing_noi
                                    "spread": spread})
 
 
+def predictions(predicted: Mapping[str, float], measured: Mapping[str, float]) -> Verdict:
+    """Predicted against measured latency (ms) per network, each error told as "over" or "under" (no signs);
+    outcome **within the band** when every one is within ±``PREDICTOR_BAND``, else **outside the band**."""
+    parts, worst = [], 0.0
+    for name, guess_ms in predicted.items():
+        error = guess_ms / measured[name] - 1
+        worst = max(worst, abs(error))
+        side = "over" if error > 0 else "under"
+        parts.append(f"{name}: predicted {num(guess_ms)} ms, measured {num(measured[name])} ms "
+                     f"({pct(abs(error))} {side})")
+    outcome = "within the band" if worst <= PREDICTOR_BAND else "outside the band"
+    return Verdict(outcome, "; ".join(parts) + f" — **{outcome}** of ±{pct(PREDICTOR_BAND)}.", {"worst": worst})
+
+
 __all__ = [
-    "Verdict", "FASTER", "SLOWER", "SAME", "KEPT", "SHORT", "BEAT", "accuracy_noise", "beats", "budget",
-    "compare_ranges", "fps", "guideline", "hook_overhead", "interleaving", "num", "outcome_of", "outliers",
-    "paired", "paper_device", "pareto", "pareto_front", "pct", "per_mac", "predictor", "promise", "ranking",
+    "Verdict", "FASTER", "SLOWER", "SAME", "KEPT", "SHORT", "BEAT", "accuracy_difference", "accuracy_noise", "beats", "budget",
+    "compare_ranges", "cores", "paper_gain", "ranking_change", "removal_sweep", "essay_advice", "fusion", "paper_devices", "promises", "setup", "sweep_summary", "fps", "guideline", "hook_overhead", "interleaving", "num", "outcome_of", "outliers",
+    "paired", "paper_device", "pareto", "pareto_front", "pct", "per_mac", "predictions", "predictor", "promise", "ranking",
     "rankings", "removal", "roofline", "smallest_good_rank", "spectrum", "speed", "thread_speedup", "time_share",
     "times", "warmup",
 ]

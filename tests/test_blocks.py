@@ -249,3 +249,12 @@ def test_block_registry_builds_every_block(name):
     assert kernels == ({(5, 5)} if "kernel_size" in B.BLOCK_OPTIONS[name] else {(3, 3)})
     with pytest.raises(ValueError, match="block must be one of"):
         B.make_block("transformer", 16, 32)
+
+
+def test_rank_for_energy():
+    conv = nn.Conv2d(4, 4, 1, bias=False)
+    with torch.no_grad():
+        conv.weight.copy_(torch.diag(torch.tensor([3.0, 1.0, 1.0, 1.0])).reshape(4, 4, 1, 1))
+    assert B.LowRankConv.rank_for_energy(conv, 0.75) == 1  # 9 of 12 in the first singular value
+    assert B.LowRankConv.rank_for_energy(conv, 0.8) == 2
+    assert B.LowRankConv.rank_for_energy(conv, 1.0) == 4

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import TOKEN, jupyter_server
+from helpers import TOKEN, jupyter_server
 
+pytestmark = pytest.mark.slow  # a JupyterLab server (and a browser): tens of seconds
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
 LESSON = "03_group_conv_shuffle.ipynb"
@@ -65,19 +66,19 @@ def test_lesson_explorer_remeasures_when_a_slider_moves(tmp_path, browser_page):
 
         summary = page.locator(".effedu-summary")
         summary.wait_for(timeout=240_000)
-        explorer_plot = page.locator(".widget-output img").last
+        explorer_plot = page.locator("img.widget-image").last
         explorer_plot.wait_for(timeout=60_000)
         before_text, before_plot = summary.inner_text(), explorer_plot.get_attribute("src")
         assert "groups=3" in before_text
         page.screenshot(path=str(ARTIFACTS / "browser_lesson03_before.png"), full_page=False)
 
-        slider = page.locator(".widget-hslider", has=page.locator("label", has_text=re.compile("^groups$")))
+        slider = page.locator(".widget-hslider", has=page.locator("label", has_text=re.compile("^groups")))
         slider.locator(".noUi-handle").focus()
         page.keyboard.press("ArrowRight")  # groups 3 → 4; the explorer measures on release
 
         page.locator(".effedu-summary", has_text="groups=4").wait_for(timeout=60_000)
         page.wait_for_function(
-            "previous => { const imgs = document.querySelectorAll('.widget-output img');"
+            "previous => { const imgs = document.querySelectorAll('img.widget-image');"
             " return imgs.length && imgs[imgs.length - 1].src !== previous; }", arg=before_plot, timeout=60_000)
         after_text = page.locator(".effedu-summary").inner_text()
         page.locator(".effedu-summary").scroll_into_view_if_needed()

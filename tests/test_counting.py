@@ -3,7 +3,7 @@ import random
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import AddModule, ChannelShuffleModule, small_cnn
+from helpers import AddModule, ChannelShuffleModule, small_cnn
 from torch import nn
 
 import effedu

@@ -5,8 +5,10 @@ import sys
 import urllib.request
 from pathlib import Path
 
-from conftest import TOKEN, http_status, jupyter_server
+import pytest
+from helpers import TOKEN, http_status, jupyter_server
 
+pytestmark = pytest.mark.slow  # a JupyterLab server (and a browser): tens of seconds
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -17,22 +19,10 @@ def load_course():
     return module
 
 
-def test_student_copies_drop_solutions_and_keep_student_work(tmp_path, monkeypatch):
-    course = load_course()
-    monkeypatch.setattr(course, "STUDENT", tmp_path / "student")
-    written = course.student_copies()
-    assert {p.name for p in written} == {p.name for p in (ROOT / "notebooks").glob("*.ipynb")}
-    for path in written:
-        cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
-        assert not any("solution" in c.get("metadata", {}).get("tags", []) for c in cells)
-        assert any("answer_" in "".join(c["source"]) for c in cells)  # the exercise cells stay
-    written[0].write_text("my own work")
-    assert course.student_copies() == [] and written[0].read_text() == "my own work"
-
-
 def test_lab_serves_lesson_00_locally_with_a_token(tmp_path):
     course = load_course()
     course.student_copies()  # what `course.py lab` does first (student/ is git-ignored)
+    assert "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate" in course.lab_command(Path("p"))
     command = course.lab_command(Path(sys.executable))
     assert "--ServerApp.ip=127.0.0.1" in command and command[-1] == "student/00_three_goals.ipynb"
     assert not any("token" in part.lower() for part in command)  # Jupyter's own fresh random token

@@ -123,3 +123,10 @@ def test_digits_cnn_is_seeded_without_touching_the_global_generator():
 def test_tiny_net_same_seed_same_weights():
     a, b = M.TinyNet("bottleneck", seed=3), M.TinyNet("bottleneck", seed=3)
     assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
+
+
+def test_network_template_takes_any_modules():
+    net = M.Network(blocks.ConvBNAct(1, 24, 5, 2), [blocks.ShuffleNetV1Unit(24, 72, 2, groups=3, first_groups=1),
+                                                    blocks.InvertedResidual(72, 96, 2)], channels=96)
+    with torch.no_grad():
+        assert net.eval()(torch.randn(2, 1, 16, 16)).shape == (2, 10)

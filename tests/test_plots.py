@@ -58,3 +58,8 @@ def test_predicted_vs_measured_counts_the_band():
     assert len(figure.axes) == 2 and "67 %" in figure.texts[0].get_text()
     with pytest.raises(ValueError, match="equally long"):
         plots.predicted_vs_measured([1.0], [1.0, 2.0])
+
+
+def test_search_progress_draws_one_line_per_search():
+    figure = plots.search_progress({"evolution": [0.5, 0.6, 0.6], "random": [0.4, 0.55, 0.58]})
+    assert [line.get_label() for line in figure.axes[0].lines] == ["evolution", "random"]

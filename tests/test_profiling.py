@@ -111,3 +111,12 @@ def test_zoo_with_latency_has_timing_and_published_columns():
     frame = profiling.zoo(64, latency=True, budget_s=0.03, progress=False)
     assert {"median_ms", "ratio", "params", "macs", "bytes", "published_macs_M", "source"} <= set(frame.columns)
     assert frame.attrs["device"] == "cpu"
+
+
+def test_the_layer_clock_follows_the_device():
+    import torch
+
+    assert profiling._LayerClock(torch.device("cuda")).events  # CUDA events, read once per run
+    assert not profiling._LayerClock(torch.device("cpu")).events
+    assert "CUDA events" in profiling.CLOCK_METHODS["cuda"] and "no host synchronisation" in profiling.CLOCK_METHODS["cuda"]
+    assert "distorts" in profiling.CLOCK_METHODS["mps"]

@@ -41,9 +41,14 @@ def test_thop_is_the_mit_package_and_its_undeclared_needs_are_declared():
     assert {"numpy", "setuptools"} <= names
 
 
+def code_cells(path):
+    return ["".join(c["source"]) for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code"]
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
-def test_notebook_stores_only_checked_outputs(path):
+def test_notebook_stores_only_checked_outputs_and_no_widget_state(path):
     notebook = json.loads(path.read_text())
+    assert "widgets" not in notebook.get("metadata", {}), "saved widget state (another machine's timings)"
     for cell in notebook["cells"]:
         if cell["cell_type"] != "code":
             continue
@@ -59,13 +64,43 @@ def test_notebook_follows_the_lesson_shape(path):
     header = "".join(notebook["cells"][0]["source"])
     for part in ("You will learn", "Prerequisites", "Time", "Hardware"):
         assert part in header, f"header lacks {part!r}"
-    code = ["".join(c["source"]) for c in notebook["cells"] if c["cell_type"] == "code"]
+    code = code_cells(path)
     assert any("solution" in c.get("metadata", {}).get("tags", []) for c in notebook["cells"])
-    assert any("Explorer(" in c for c in code), "no widget explorer"
+    assert any("explorers." in c for c in code), "no widget explorer"
     assert any('check("' in c for c in code), "no checked exercise"
+    assert any("verdict." in c for c in code), "no conclusion from effedu.verdict"
     assert not any(re.search(r"^\s*(def|class) ", c, re.M) for c in code), "helper code belongs in effedu"
     text = "".join("".join(c["source"]) for c in notebook["cells"])
     assert "## Summary" in text and "Papers" in text
+
+
+MEASURED = r"\b(ratio(?:_lo|_hi)?|median_ms|min_ms|(?:time_)?shares?|speedups?)\b"
+DECISION = re.compile(rf"\b(if|elif|while)\b[^\n]*{MEASURED}|{MEASURED}[^\n]*\bif\b[^\n]*\belse\b"
+                      rf"|{MEASURED}\W*(<|>|<=|>=)|(<|>|<=|>=)\W*[\w.\[\]\"']*{MEASURED}")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_notebook_conclusions_come_from_effedu_verdict(path):
+    """No cell decides a conclusion with its own comparison on measured numbers: that belongs in effedu.verdict."""
+    for source in code_cells(path):
+        for line in source.splitlines():
+            if not line.lstrip().startswith("#"):
+                assert not DECISION.search(line), f"a conclusion decided in the notebook: {line.strip()}"
+
+
+def test_the_decision_scan_catches_what_it_should():
+    for line in ('x = "faster" if row.ratio < 1 else "slower"', "if frame.ratio_hi < 1:", "if share > 0.5:",
+                 "flag = row.median_ms > 3", 'word = "big" if shares["a"] > shares["b"] else "small"'):
+        assert DECISION.search(line), line
+    for line in ('verdict.speed(frame, "b")', 'frame[["median_ms", "ratio"]]', "ratio = 1 / 3"):
+        assert not DECISION.search(line), line
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_notebook_code_lines_fit_the_screen(path):
+    for source in code_cells(path):
+        for line in source.splitlines():
+            assert len(line) <= 100, f"{len(line)} characters: {line[:60]}…"
 
 
 def test_nothing_reads_the_developers_shared_folder():

@@ -11,17 +11,10 @@ from effedu import blocks, models, transforms
                                          (lambda: blocks.ShuffleNetV2Unit(24, 48, 2), (1, 24, 16, 16))])
 def test_folded_batchnorm_gives_the_same_outputs(build, shape):
     torch.manual_seed(0)
-    model = build().eval()
-    for module in model.modules():  # non-trivial statistics, or folding would be checked against identity BNs
-        if isinstance(module, nn.BatchNorm2d):
-            module.running_mean.uniform_(-0.5, 0.5)
-            module.running_var.uniform_(0.5, 2.0)
-            module.weight.data.uniform_(0.5, 1.5)
-            module.bias.data.uniform_(-0.2, 0.2)
+    model = transforms.calibrate_batchnorm(build(), (4, *shape[1:])).eval()  # non-trivial statistics
     folded = transforms.fold_batchnorm(model)
     x = torch.randn(shape)
-    with torch.no_grad():
-        assert torch.allclose(folded(x), model(x), atol=1e-4, rtol=1e-4)
+    assert transforms.relative_difference(model, folded, x) < 1e-4
     assert not any(isinstance(m, nn.BatchNorm2d) for m in folded.modules())
     assert any(isinstance(m, nn.BatchNorm2d) for m in model.modules())  # the original is untouched
     assert effedu.count_macs(folded, shape) == effedu.count_macs(model, shape)
@@ -73,3 +66,44 @@ def test_compile_targets_the_timing_device(monkeypatch):
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="device='cuda'"):
             transforms.compile_comparison(nn.Conv2d(3, 4, 1), (1, 3, 4, 4), device="cuda")
+
+
+def test_software_variants_keep_the_arithmetic():
+    model = nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8), nn.ReLU()).eval()
+    variants = transforms.software_variants(model, "cpu")
+    assert list(variants) == ["default", "oneDNN off", "channels_last"]
+    x = torch.randn(1, 3, 12, 12)
+    with torch.no_grad():
+        for name, variant in variants.items():
+            assert torch.allclose(variant(x), model(x), atol=1e-5), name
+    assert torch.backends.mkldnn.enabled  # the switch lasts only for the wrapped forward pass
+    assert effedu.count_macs(variants["channels_last"], x) == effedu.count_macs(model, x)
+
+
+def test_generated_kernels_are_read_from_the_call():
+    code = """
+def kernel(x): pass
+class Runner:
+    def call(self, args):
+        buf0 = extern_kernels.convolution(arg0, arg1, stride=(1, 1))
+        cpp_fused__native_batch_norm_legit_no_training_relu_0(buf0, arg2)
+        triton_poi_fused_add_relu_1.run(buf0, buf1, 128, stream=stream0)
+        return (buf1, )
+"""
+    assert transforms.generated_kernels(code) == {
+        "generated": ["cpp_fused__native_batch_norm_legit_no_training_relu_0", "triton_poi_fused_add_relu_1"],
+        "library": ["convolution"]}
+
+
+def test_relative_difference_catches_a_wrong_fold():
+    model = transforms.calibrate_batchnorm(models.mobilenet_v2(0.5), (4, 3, 64, 64), seed=3).eval()
+    x = torch.randn(1, 3, 64, 64)
+    with torch.no_grad():
+        assert (model(x) - model(2 * x)).abs().max() > 1e-3  # the output depends on the input: a real check
+    folded = transforms.fold_batchnorm(model)
+    assert transforms.relative_difference(model, folded, (1, 3, 64, 64)) < 1e-4
+    broken = transforms.fold_batchnorm(model)
+    first_conv = next(m for m in broken.modules() if isinstance(m, nn.Conv2d))
+    with torch.no_grad():
+        first_conv.bias.add_(0.05)  # a fold that got one shift wrong
+    assert transforms.relative_difference(model, broken, (1, 3, 64, 64)) > 1e-3

@@ -340,3 +340,105 @@ def test_random_frames_never_contradict_themselves():
             assert "as fast" not in threads.text
         else:
             assert float(re.search(r"\*\*([0-9.]+)× as fast", threads.text).group(1)) > 1
+
+
+@pytest.mark.parametrize("facts,outcome,phrase", [
+    ({"usable cores": 1, "cpu quota": 1.5, "thread variables": {}, "torch threads": 1}, "one core", "quota of 1.5"),
+    ({"usable cores": 1, "cpu quota": None, "thread variables": {}, "torch threads": 1}, "one core", "**1 core**"),
+    ({"usable cores": 4, "cpu quota": None, "thread variables": {"OMP_NUM_THREADS": "1"}, "torch threads": 1},
+     "several cores", "because OMP_NUM_THREADS=1 is set"),
+    ({"usable cores": 4, "cpu quota": None, "thread variables": {}, "torch threads": 4}, "several cores", "4 cores")])
+def test_cores_tells_a_quota_from_a_thread_variable(facts, outcome, phrase):
+    verdict = V.cores(facts)
+    assert verdict.outcome == outcome and phrase in verdict.text
+    if facts["thread variables"]:
+        assert "has one core" not in verdict.text
+
+
+def test_setup_wording_follows_the_device(monkeypatch):
+    assert "one CPU thread" in V.setup("cpu").text
+    monkeypatch.setattr(V, "device_words", lambda device, threads=1: "the GPU (Fake)")
+    text = V.setup("cuda").text
+    assert "the GPU (Fake)" in text and "on the CPU" in text and "one CPU thread" not in text
+
+
+def test_sweep_summary_counts_each_setting_on_its_own_range():
+    swept = pd.DataFrame({"candidate": ["sep"] * 4, "channels": [16, 256, 16, 256], "resolution": [14, 14, 56, 56],
+                          "ratio": [1.5, 0.2, 0.99, 0.15], "ratio_lo": [1.4, 0.19, 0.9, 0.14],
+                          "ratio_hi": [1.6, 0.21, 1.1, 0.16], "macs_ratio": [0.17, 0.115, 0.17, 0.115]})
+    verdict = V.sweep_summary(swept, "sep", x="channels", series="resolution")
+    assert verdict.numbers == {V.FASTER: 2, V.SLOWER: 1, V.SAME: 1} and verdict.outcome == V.FASTER
+    assert "channels=16: **slower** (time ×1.5" in verdict.text and "5× as fast" in verdict.text
+    assert "channels=16: **no clear difference**" in verdict.text
+
+
+def test_promises_rank_replacements_and_name_only_clear_ends():
+    frame = frame_from({"3×3": steady(10), "3×1": steady(8), "5×5": steady(20), "two 3×3": steady(15)},
+                       macs={"3×3": 90, "3×1": 60, "5×5": 250, "two 3×3": 180})
+    verdict = V.promises(frame, [("3×1", "3×3"), ("two 3×3", "5×5")])
+    assert verdict.outcome == "clear" and verdict.numbers["best"] == "two 3×3 for 5×5"
+    assert verdict.numbers["kept"]["3×1 for 3×3"][0] == pytest.approx(0.8 / (60 / 90))
+    assert "Kept its promise best: **two 3×3 for 5×5**" in verdict.text
+
+
+def test_paper_devices_vote_and_essay_advice():
+    frame = frame_from({"1": steady(10), "a": steady(30), "b": steady(35), "c": steady(10.5)})
+    paper = {"GPU": {"a": 0.3, "b": 0.3, "c": 0.6}, "ARM": {"a": 0.9, "b": 0.9, "c": 0.95}}
+    votes = V.paper_devices(frame, paper)
+    assert votes.outcome == "GPU" and votes.numbers["GPU"] == 2
+    with pytest.raises(ValueError, match="at least one candidate"):
+        V.paper_devices(frame, {"GPU": {"zzz": 0.3}})
+    slower, same = V.speed(frame, "a"), V.speed(frame_from({"x": steady(10), "y": steady(10, wobble=0.2)}), "y")
+    assert V.essay_advice(slower, {"1 thread": same, "2 threads": slower}).outcome == "holds for both"
+    assert V.essay_advice(same, {"1 thread": same}).outcome == "holds for neither"
+    assert V.essay_advice(slower, {"1 thread": same}).outcome == "holds for groups"
+    assert "on 2 threads" in V.essay_advice(same, {"1 thread": same, "2 threads": slower}).text
+
+
+def test_fusion_reads_the_generated_code():
+    kernels = {"generated": ["cpp_fused_convolution_0", "cpp_fused__native_batch_norm_legit_no_training_add_relu_3"],
+               "library": ["convolution", "convolution"]}
+    verdict = V.fusion(kernels)
+    assert verdict.outcome == "fused" and "**2 library call(s)** (convolution)" in verdict.text
+    assert "BatchNorm + add + ReLU" in verdict.text
+    assert V.fusion({"generated": ["triton_poi_fused_relu_0"], "library": []}).outcome == "not fused"
+    assert V.fusion({}).outcome == "unknown"
+
+
+def test_removal_sweep_trend_and_clamping():
+    swept = pd.DataFrame({"candidate": ["without"] * 3, "channels": [32, 128, 512], "ratio": [0.7, 0.85, 1.01],
+                          "ratio_lo": [0.68, 0.83, 0.99], "ratio_hi": [0.72, 0.87, 1.03]})
+    verdict = V.removal_sweep(swept, "without", "channels", part="ReLU + add")
+    assert verdict.outcome == "shrinks" and "30 %" in verdict.text and "shown as 0 %" in verdict.text
+    assert not NEGATIVE_PERCENT.search(verdict.text)
+    swept["ratio_lo"], swept["ratio_hi"] = 0.5, 1.2
+    assert V.removal_sweep(swept, "without", "channels").outcome == "no clear trend"
+
+
+def test_paper_gain_in_factors():
+    frame = frame_from({"on": steady(10), "off": steady(8.5), "slower": steady(11)})
+    like = V.paper_gain(frame, "off", (0.08, 0.24, 0.20))
+    assert like.outcome == "like the paper" and "1.08–1.24×" in like.text
+    less = V.paper_gain(frame, "slower", (0.08, 0.24, 0.20))
+    assert less.outcome == "less than the paper" and not NEGATIVE_PERCENT.search(less.text)
+    fast = frame_from({"on": steady(10), "off": steady(5)})
+    assert V.paper_gain(fast, "off", (0.08, 0.24, 0.20)).outcome == "more than the paper"
+
+
+def test_accuracy_difference_and_ranking_change():
+    frame = pd.DataFrame({"accuracy": [0.97, 0.93, 0.965]}, index=["a", "b", "c"])
+    assert V.accuracy_difference(frame, "a", "b", 449).outcome == "more accurate"
+    assert V.accuracy_difference(frame, "b", "a", 449).outcome == "less accurate"
+    assert V.accuracy_difference(frame, "a", "c", 449).outcome == "within the noise"
+    before = pd.Series({"plain": 1.0, "sep": 2.0, "bottleneck": 3.0})
+    assert V.ranking_change(before, before * 2).outcome == "same order"
+    changed = V.ranking_change(before, pd.Series({"plain": 3.0, "sep": 2.0, "bottleneck": 1.0}))
+    assert changed.outcome == "order changed" and changed.numbers["rho"] == pytest.approx(-1.0)
+    assert "moved: plain, bottleneck" in changed.text
+
+
+def test_predictions_say_over_and_under_without_signs():
+    verdict = V.predictions({"a": 1.05, "b": 0.8}, {"a": 1.0, "b": 1.0})
+    assert "5 % over" in verdict.text and "20 % under" in verdict.text and verdict.outcome == "outside the band"
+    assert not NEGATIVE_PERCENT.search(verdict.text)
+    assert V.predictions({"a": 1.05}, {"a": 1.0}).outcome == "within the band"

@@ -2,8 +2,9 @@
 
     .venv/bin/python tools/refresh_notebook_outputs.py [notebooks/00_three_goals.ipynb ...]
 
-Everything else — timings, plots, widgets — is stripped, so git never stores numbers from somebody else's
-machine. Run it after editing a notebook; tests/test_project.py fails while stray outputs remain.
+Everything else — timings, plots, widgets and the saved widget state (``metadata.widgets``) — is stripped, so git
+never stores numbers from somebody else's machine. Run it after editing a notebook; tests/test_project.py fails
+while stray outputs remain.
 """
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ def refresh(path: Path) -> None:
         if CHECKED not in cell.source:  # nbval needs the execution count of the cells it checks
             cell.execution_count = None
             cell.outputs = []
+    notebook.metadata.pop("widgets", None)  # the explorers' last state: another machine's timings
     nbformat.write(notebook, path)
     print(f"{path.relative_to(ROOT)}: ran in {time.perf_counter() - start:.0f} s, outputs refreshed")
 

@@ -1,0 +1,60 @@
+"""effedu's commands (``course.py`` calls them inside the course's virtual environment).
+
+    python -m effedu scorecard [--out FILE] [--device cpu|cuda]
+    python -m effedu class FILE [FILE …] [--out PAGE]
+    python -m effedu reference [--lessons 00 01 …]
+    python -m effedu html [--lessons 00 01 …]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m effedu", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    card = commands.add_parser("scorecard", help="the course's headline experiments on this machine")
+    card.add_argument("--out", help="where to save the JSON file (default: a name from the machine)")
+    card.add_argument("--device", help="cpu or cuda (default: the GPU when there is one)")
+    merge = commands.add_parser("class", help="merge scorecard files into one HTML page")
+    merge.add_argument("files", nargs="+")
+    merge.add_argument("--out", default="class-scorecard.html")
+    for name in ("reference", "html"):
+        sub = commands.add_parser(name, help=f"run the lessons: {name}")
+        sub.add_argument("--lessons", nargs="*", help="lesson numbers, e.g. 00 03 (default: all)")
+        sub.add_argument("--out-dir", help="where to write (default: instructor/reference or site)")
+    args = parser.parse_args(argv)
+
+    if args.command == "scorecard":
+        from . import scorecard
+
+        result = scorecard.run(device=args.device)
+        print(scorecard.table(result).to_string())
+        out = Path(args.out or scorecard.default_name(result))
+        out.write_text(json.dumps(result, indent=1), encoding="utf-8")
+        print(f"measured in {result['seconds']:.0f} s; saved {out} — share it with your instructor "
+              "(it holds the machine description and the results, nothing else)")
+    elif args.command == "class":
+        from . import scorecard
+
+        cards, problems = scorecard.load(args.files)
+        for problem in problems:
+            print(f"skipped {problem}", file=sys.stderr)
+        Path(args.out).write_text(scorecard.class_page(args.files), encoding="utf-8")
+        print(f"{len(cards)} scorecard(s) merged into {args.out}")
+    else:
+        from . import lessons
+
+        where = {"out_dir": Path(args.out_dir)} if args.out_dir else {}
+        target = (lessons.reference(args.lessons, **where) if args.command == "reference"
+                  else lessons.site(args.lessons, **where))
+        print(f"wrote {target}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

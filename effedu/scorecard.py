@@ -1,0 +1,234 @@
+"""The class scorecard: the course's headline experiments on one machine in about two minutes, saved as a small
+JSON file — and a page that puts a whole room's files side by side, with the papers' devices beside them. Speed
+depends on the hardware: the room's own spread shows it.
+
+    python -m effedu scorecard [--out FILE]        # measure here, print the table, save FILE
+    python -m effedu class FILE [FILE …] [--out PAGE]  # merge scorecards into one HTML page
+
+A scorecard holds the machine description (``effedu.hardware()``: CPU, cores, OS, torch — no user names), the
+versions, and each experiment's paired ratio with its range. Nothing is sent anywhere.
+"""
+from __future__ import annotations
+
+import base64
+import datetime
+import html
+import io
+import json
+import platform
+import time
+import warnings
+from pathlib import Path
+from typing import Callable
+
+import pandas as pd
+from matplotlib.figure import Figure
+from torch import nn
+
+from . import __version__, blocks, guidelines, models, profiling, verdict
+from ._runtime import Device
+from .machine import available_cores, default_device, hardware
+from .timing import NoisyMeasurementWarning, compare_latency
+
+FORMAT = "effedu scorecard 1"
+BUDGET_S = 0.5
+
+
+def _paired(frame: pd.DataFrame, name: str, baseline: str | None = None) -> dict:
+    ratio, lo, hi = verdict.paired(frame, name, baseline)
+    return {"value": ratio, "lo": lo, "hi": hi, "outcome": verdict.outcome_of(lo, hi)}
+
+
+def _separable(device, threads):
+    shape = (1, 512, 14, 14)
+    frame = compare_latency({"standard": blocks.ConvBNAct(512, 512, 3),
+                             "separable": blocks.DepthwiseSeparable(512, 512)},
+                            shape, device=device, threads=threads, budget_s=BUDGET_S)
+    return {**_paired(frame, "separable"), "macs_ratio": float(frame.loc["separable", "macs_ratio"])}
+
+
+def _g1(device, threads):
+    frame = compare_latency({"1:1": guidelines.g1_candidate(1), "1:12": guidelines.g1_candidate(12)},
+                            device=device, threads=threads, budget_s=BUDGET_S)
+    return {**_paired(frame, "1:12"), "macs_ratio": float(frame.loc["1:12", "macs_ratio"])}
+
+
+def _g2(device, threads):
+    frame = compare_latency({"g=1": guidelines.g2_candidate(1), "g=8": guidelines.g2_candidate(8)},
+                            device=device, threads=threads, budget_s=BUDGET_S)
+    return _paired(frame, "g=8")
+
+
+def _g3(threads_of: Callable[[], int]):
+    def run(device, threads):
+        frame = compare_latency({"1-fragment": guidelines.g3_candidate(1, False),
+                                 "4-fragment-parallel": guidelines.g3_candidate(4, True)},
+                                device="cpu", threads=threads_of(), budget_s=BUDGET_S)
+        return {**_paired(frame, "4-fragment-parallel"), "threads": threads_of()}
+    return run
+
+
+def _g4(device, threads):
+    frame = compare_latency({"on": guidelines.g4_bottleneck_stack(128),
+                             "off": guidelines.g4_bottleneck_stack(128, relu=False, shortcut=False)},
+                            (1, 128, 56, 56), device=device, threads=threads, budget_s=BUDGET_S)
+    return _paired(frame, "off")
+
+
+def _elementwise(device, threads):
+    layers = profiling.profile_layers(models.mobilenet_v2(), (1, 3, 224, 224), device=device, threads=threads,
+                                      repeats=6)
+    flagged = layers.assign(elementwise=layers["op_class"].isin(profiling.ELEMENTWISE_CLASSES))
+    row = profiling.time_shares(flagged, by="elementwise").loc[True]
+    return {"value": float(row.time_share), "lo": float(row.time_share_lo), "hi": float(row.time_share_hi),
+            "outcome": "share"}
+
+
+def _rdcl(device, threads):
+    stack = [(3, 24), (24, 48), (48, 64), (64, 128), (128, 128)]
+    frame = compare_latency({"five 3×3 s2": nn.Sequential(*[blocks.ConvBNAct(a, b, 3, 2) for a, b in stack]),
+                             "RDCL": blocks.RDCL()}, (1, 3, 480, 640), device=device, threads=threads,
+                            budget_s=BUDGET_S)
+    return {**_paired(frame, "RDCL"), "macs_ratio": float(frame.loc["RDCL", "macs_ratio"])}
+
+
+# key: (title, what the value is, runner, the paper's values as the same kind of number, a note)
+EXPERIMENTS = {
+    "separable": ("Depthwise separable vs standard 3×3 conv (14×14×512)", "time ratio", _separable,
+                  {}, "MobileNet Table 3: MACs ×0.113"),
+    "g1": ("G1: 1:12 vs 1:1 widths (equal MACs)", "time ratio", _g1, {}, "ShuffleNetV2: 1:1 fastest on GPU and ARM"),
+    "g2": ("G2: 8 groups vs 1 (equal MACs)", "time ratio", _g2,
+           {d: 1 / v[8] for d, v in guidelines.PAPER_G2_SPEED.items()}, "ShuffleNetV2 Table 2"),
+    "g3_one": ("G3: 4 parallel fragments vs 1, one CPU thread", "time ratio", _g3(lambda: 1),
+               {d: 1 / v[(4, True)] for d, v in guidelines.PAPER_G3_SPEED.items()}, "ShuffleNetV2 Table 3"),
+    "g3_all": ("G3: 4 parallel fragments vs 1, all CPU cores", "time ratio", _g3(available_cores),
+               {d: 1 / v[(4, True)] for d, v in guidelines.PAPER_G3_SPEED.items()}, "ShuffleNetV2 Table 3"),
+    "g4": ("G4: ReLU and shortcut off vs on (10 bottlenecks)", "time ratio", _g4,
+           {"paper (GPU and ARM)": 1 / (1 + guidelines.PAPER_G4_GAIN[2])}, "ShuffleNetV2 Table 4: 8–24 % faster"),
+    "elementwise": ("Elementwise share of MobileNetV2's time", "time share", _elementwise, {}, ""),
+    "rdcl": ("FaceBoxes RDCL vs five 3×3 s2 convs (VGA)", "time ratio", _rdcl, {}, "MACs ×0.311"),
+}
+
+
+def run(*, device: Device = None, threads: int = 1, progress: bool = True) -> dict:
+    """Measure every experiment here; returns the scorecard (a JSON-ready dict)."""
+    device = device or default_device()
+    started = time.perf_counter()
+    results = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NoisyMeasurementWarning)  # the ranges carry the noise
+        for key, (title, unit, runner, paper, note) in EXPERIMENTS.items():
+            if progress:
+                print(f"  {title} …", flush=True)
+            results[key] = {"title": title, "unit": unit, **runner(device, threads), "paper": paper, "note": note}
+    return {"format": FORMAT, "effedu": __version__, "created": datetime.date.today().isoformat(),
+            "seconds": round(time.perf_counter() - started, 1), "device": str(device), "threads": threads,
+            "machine": {k: str(v) for k, v in hardware().items()}, "python": platform.python_version(),
+            "experiments": results}
+
+
+def table(card: dict) -> pd.DataFrame:
+    """One row per experiment: value, its range, the outcome and the paper's devices."""
+    rows = {}
+    for key, e in card["experiments"].items():
+        paper = ", ".join(f"{d} ×{verdict.num(v)}" for d, v in e.get("paper", {}).items())
+        shown = verdict.pct(e["value"]) if e["unit"] == "time share" else f"×{verdict.num(e['value'])}"
+        spread = (f"{verdict.pct(e['lo'])}–{verdict.pct(e['hi'])}" if e["unit"] == "time share"
+                  else f"×{verdict.num(e['lo'])}–{verdict.num(e['hi'])}")
+        note = e.get("note", "")
+        rows[e["title"]] = {"here": shown, "paired range": spread, "outcome": e["outcome"],
+                            "paper": "; ".join(part for part in (paper, note) if part)}
+    return pd.DataFrame(rows).T
+
+
+def machine_label(card: dict) -> str:
+    m = card.get("machine", {})
+    device = card.get("device", "cpu")
+    where = m.get("gpu", "GPU") if device.startswith("cuda") else f"{m.get('cpu', '?')}, {card.get('threads', 1)} thr"
+    return f"{where} ({m.get('os', '?')})"
+
+
+def load(paths: list[str | Path]) -> tuple[list[tuple[str, dict]], list[str]]:
+    """The readable scorecards (label, card) and a message for each file that is not one (wrong format, an older
+    version, unreadable) — never an exception for a classmate's bad file."""
+    cards, problems, labels = [], [], {}
+    for path in map(Path, paths):
+        try:
+            card = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as err:
+            problems.append(f"{path.name}: not readable as a scorecard ({type(err).__name__}: {err})")
+            continue
+        if not isinstance(card, dict) or card.get("format") != FORMAT:
+            found = card.get("format", "no format field") if isinstance(card, dict) else type(card).__name__
+            problems.append(f"{path.name}: made by another version of effedu ({found}; this one reads {FORMAT}) — "
+                            "re-run `python3 course.py scorecard` on that machine")
+            continue
+        label = machine_label(card)
+        labels[label] = labels.get(label, 0) + 1
+        cards.append((label if labels[label] == 1 else f"{label} #{labels[label]}", card))
+    return cards, problems
+
+
+def _plot(key: str, cards: list[tuple[str, dict]]) -> str:
+    rows = [(label, card["experiments"][key]) for label, card in cards if key in card.get("experiments", {})]
+    if not rows:
+        return ""
+    title, unit, *_ = EXPERIMENTS[key] if key in EXPERIMENTS else (rows[0][1]["title"], rows[0][1]["unit"])
+    fig = Figure(figsize=(7, 0.9 + 0.45 * len(rows)))
+    ax = fig.subplots()
+    for y, (label, e) in enumerate(rows):
+        ax.errorbar([e["value"]], [y], xerr=[[e["value"] - e["lo"]], [e["hi"] - e["value"]]], fmt="o", color="C0",
+                    capsize=3)
+    for i, (device, value) in enumerate(rows[0][1].get("paper", {}).items()):
+        ax.axvline(value, color=f"C{i + 1}", ls="--", lw=1, label=f"paper: {device}")
+    if unit == "time ratio":
+        ax.axvline(1.0, color="grey", lw=0.8)
+    ax.set_yticks(range(len(rows)), [label[:50] for label, _ in rows])
+    ax.set_xlabel(f"{unit} (dot: median of the paired rounds; bar: their middle half)")
+    ax.set_title(title, fontsize=10)
+    if rows[0][1].get("paper"):
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=90)
+    return f"<img alt='{html.escape(title)}' src='data:image/png;base64,{base64.b64encode(buffer.getvalue()).decode()}'>"
+
+
+def class_page(paths: list[str | Path]) -> str:
+    """One HTML page: a table (machines × experiments) and a plot per experiment with every machine's value and
+    range beside the papers' devices; files that could not be read are listed, not fatal."""
+    cards, problems = load(paths)
+    keys = list(dict.fromkeys(k for _, card in cards for k in card.get("experiments", {})))
+    header = "".join(f"<th>{html.escape(card_title(k, cards))}</th>" for k in keys)
+    body = ""
+    for label, card in cards:
+        cells = ""
+        for key in keys:
+            e = card.get("experiments", {}).get(key)
+            cells += "<td>—</td>" if e is None else \
+                f"<td>×{verdict.num(e['value'])}<br><small>{verdict.num(e['lo'])}–{verdict.num(e['hi'])}</small></td>" \
+                if e["unit"] == "time ratio" else \
+                f"<td>{verdict.pct(e['value'])}<br><small>{verdict.pct(e['lo'])}–{verdict.pct(e['hi'])}</small></td>"
+        body += f"<tr><th>{html.escape(label)}</th>{cells}</tr>"
+    plots = "".join(f"<h2>{html.escape(card_title(k, cards))}</h2>{_plot(k, cards)}" for k in keys)
+    skipped = "".join(f"<li>{html.escape(p)}</li>" for p in problems)
+    return (f"<!doctype html><html><head><meta charset='utf-8'><title>effedu — the class scorecard</title>"
+            "<style>body{font-family:sans-serif;max-width:1100px;margin:2em auto}td,th{padding:4px 8px;"
+            "border-bottom:1px solid #ddd;text-align:left;vertical-align:top}</style></head><body>"
+            f"<h1>The class scorecard: {len(cards)} machine(s)</h1><p>Each number is a paired ratio measured on that "
+            "machine (median of interleaved rounds; small print: the middle half of the rounds). Below 1: the "
+            "candidate took less time than its baseline. The dashed lines are the papers' own devices.</p>"
+            f"<table><tr><th>machine</th>{header}</tr>{body}</table>"
+            + (f"<h2>Files not included</h2><ul>{skipped}</ul>" if skipped else "") + plots + "</body></html>")
+
+
+def card_title(key: str, cards: list[tuple[str, dict]]) -> str:
+    for _, card in cards:
+        if key in card.get("experiments", {}):
+            return card["experiments"][key]["title"]
+    return key
+
+
+def default_name(card: dict) -> str:
+    stem = "".join(c if c.isalnum() else "-" for c in machine_label(card).lower()).strip("-")
+    return f"scorecard-{stem[:60]}-{card['created']}.json"

@@ -1,0 +1,65 @@
+"""The class scorecard: its file schema, merging a room's files (missing experiments, an older version, a broken
+file) and the page. A real measurement runs once, on a fast subset."""
+import json
+
+import pytest
+
+from effedu import scorecard
+
+
+def fake_card(cpu="AMD EPYC", gpu="none", device="cpu", experiments=None, fmt=scorecard.FORMAT):
+    experiments = experiments if experiments is not None else {
+        "g2": {"title": "G2: 8 groups vs 1 (equal MACs)", "unit": "time ratio", "value": 1.6, "lo": 1.55, "hi": 1.7,
+               "outcome": "slower", "paper": {"1080Ti GPU": 3.85, "ARM Snapdragon 810": 1.43}, "note": ""},
+        "elementwise": {"title": "Elementwise share of MobileNetV2's time", "unit": "time share", "value": 0.21,
+                        "lo": 0.2, "hi": 0.22, "outcome": "share", "paper": {}, "note": ""}}
+    return {"format": fmt, "effedu": "0.2.0", "created": "2026-11-28", "seconds": 70.0, "device": device,
+            "threads": 1, "machine": {"cpu": cpu, "gpu": gpu, "os": "Linux 6"}, "python": "3.11.7",
+            "experiments": experiments}
+
+
+def write(tmp_path, name, data):
+    path = tmp_path / name
+    path.write_text(json.dumps(data) if not isinstance(data, str) else data)
+    return path
+
+
+def test_merging_machines_with_missing_experiments_and_bad_files(tmp_path):
+    laptop = write(tmp_path, "laptop.json", fake_card())
+    gpu_card = fake_card(gpu="NVIDIA H100", device="cuda", experiments={
+        "g2": {**fake_card()["experiments"]["g2"], "value": 3.1, "lo": 3.0, "hi": 3.2}})
+    gpu = write(tmp_path, "gpu.json", gpu_card)
+    twin = write(tmp_path, "twin.json", fake_card())
+    old = write(tmp_path, "old.json", fake_card(fmt="effedu scorecard 0"))
+    broken = write(tmp_path, "broken.json", "{ not json")
+    cards, problems = scorecard.load([laptop, gpu, twin, old, broken])
+    assert [label for label, _ in cards] == ["AMD EPYC, 1 thr (Linux 6)", "NVIDIA H100 (Linux 6)",
+                                             "AMD EPYC, 1 thr (Linux 6) #2"]
+    assert any("old.json" in p and "another version" in p and "re-run" in p for p in problems)
+    assert any("broken.json" in p and "not readable" in p for p in problems)
+    page = scorecard.class_page([laptop, gpu, twin, old, broken])
+    assert "3 machine(s)" in page and "NVIDIA H100" in page and "×3.1" in page and "21 %" in page
+    assert page.count("<img") == 2 and "Files not included" in page and "old.json" in page
+    assert "<td>—</td>" in page  # the GPU card has no elementwise share
+
+
+def test_table_names_the_papers_devices():
+    table = scorecard.table(fake_card())
+    assert table.loc["G2: 8 groups vs 1 (equal MACs)", "here"] == "×1.6"
+    assert "1080Ti GPU ×3.85" in table.loc["G2: 8 groups vs 1 (equal MACs)", "paper"]
+    assert table.loc["Elementwise share of MobileNetV2's time", "here"] == "21 %"
+
+
+@pytest.mark.slow
+def test_a_real_scorecard_has_the_schema(monkeypatch):
+    subset = {key: scorecard.EXPERIMENTS[key] for key in ("g2", "g4")}
+    monkeypatch.setattr(scorecard, "EXPERIMENTS", subset)
+    monkeypatch.setattr(scorecard, "BUDGET_S", 0.05)
+    card = scorecard.run(device="cpu", progress=False)
+    json.dumps(card)  # JSON-ready
+    assert card["format"] == scorecard.FORMAT and set(card["experiments"]) == {"g2", "g4"}
+    assert {"cpu", "usable cores", "torch", "gpu", "os"} <= set(card["machine"])
+    for e in card["experiments"].values():
+        assert e["lo"] <= e["value"] <= e["hi"] and e["outcome"] in ("faster", "slower", "no clear difference")
+    assert "user" not in json.dumps(card).lower()
+    assert scorecard.default_name(card).startswith("scorecard-") and scorecard.default_name(card).endswith(".json")
