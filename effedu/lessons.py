@@ -84,6 +84,8 @@ def reference(selected: list[str] | None = None, out_dir: Path = ROOT / "instruc
              "and that is the lesson. Each sentence is a lesson's own conclusion, with the paired range it was decided "
              "on.", ""]
     times = {}
+    out_dir.mkdir(parents=True, exist_ok=True)
+    target = out_dir / f"{machine_slug()}.md"
     for path in lesson_paths(selected):
         try:
             notebook, seconds = execute(path)
@@ -99,10 +101,9 @@ def reference(selected: list[str] | None = None, out_dir: Path = ROOT / "instruc
             parts += [f"- {lines[0]}"] + [f"  {line}" for line in lines[1:]] if not lines[0].startswith("- ") \
                 else lines
         parts.append("")
+        target.write_text("\n".join(parts) + "\n", encoding="utf-8")  # lesson by lesson: a cut-off run keeps them
     parts += ["## Run times", "", "| lesson | seconds |", "|---|---|"]
     parts += [f"| {name} | {seconds:.0f} |" for name, seconds in times.items()]
-    out_dir.mkdir(parents=True, exist_ok=True)
-    target = out_dir / f"{machine_slug()}.md"
     target.write_text("\n".join(parts) + "\n", encoding="utf-8")
     return target
 

@@ -15,7 +15,7 @@ step() {  # name, seconds, command…
     timeout "$limit" "$@" > "$OUT/$name.log" 2>&1
     echo "$name: exit $? in $((SECONDS - start)) s" | tee -a "$OUT/summary.txt"
 }
-step pytest 150 python3 -m pytest tests -q -p no:cacheprovider -m "not slow"
-step scorecard 150 python3 -m effedu scorecard --out "$OUT/scorecard-gpu.json"
-step reference 420 python3 -m effedu reference --out-dir "$OUT"
+step pytest 100 python3 -m pytest tests -q -p no:cacheprovider -m "not slow"
+step scorecard 120 python3 -m effedu scorecard --out "$OUT/scorecard-gpu.json"
+step reference 340 python3 -m effedu reference --out-dir "$OUT"
 tail -3 "$OUT/pytest.log"; grep -E "FAILED|Error" "$OUT/pytest.log" | head -20; grep -n "Restart\|Failed" "$OUT"/*.md
