@@ -6,9 +6,10 @@ reference models, the verdicts, the widgets and the plots that the lessons in ``
 """
 __version__ = "0.2.0"  # first: the tools (scorecard, reference) record it
 
-from . import (blocks, check, data, explorers, guidelines, machine, models, nas, plots, profiling, structure,
-               training, transforms, verdict, widgets)
+from . import (advisor, blocks, check, data, explorers, guidelines, machine, models, nas, plots, profiling,
+               structure, training, transforms, verdict, widgets)
 from ._runtime import ThreadSettingWarning
+from .advisor import advise
 from .counting import count_macs, count_params, memory_traffic, record_ops
 from .machine import default_device, hardware
 from .profiling import profile_layers
@@ -17,9 +18,9 @@ from .timing import (LatencyResult, NoisyMeasurementWarning, compare_latency, co
 
 
 __all__ = [
-    "blocks", "check", "counting", "data", "explorers", "guidelines", "machine", "models", "nas", "plots", "profiling",
+    "advisor", "blocks", "check", "counting", "data", "explorers", "guidelines", "machine", "models", "nas", "plots", "profiling",
     "structure", "timing", "training", "transforms", "verdict", "widgets",
-    "LatencyResult", "NoisyMeasurementWarning", "ThreadSettingWarning", "compare_latency", "compare_threads",
+    "LatencyResult", "NoisyMeasurementWarning", "ThreadSettingWarning", "advise", "compare_latency", "compare_threads",
     "count_macs", "count_params", "default_device", "hardware", "measure_latency", "memory_traffic",
     "profile_layers", "quiet", "record_ops",
 ]

@@ -4,6 +4,7 @@
     python -m effedu class FILE [FILE …] [--out PAGE]
     python -m effedu reference [--lessons 00 01 …]
     python -m effedu html [--lessons 00 01 …]
+    python -m effedu advise PACKAGE.MODULE:FUNCTION --input 1,3,224,224 [--device cuda] [--threads N] [--html FILE]
 """
 from __future__ import annotations
 
@@ -27,10 +28,17 @@ def main(argv: list[str] | None = None) -> int:
         sub = commands.add_parser(name, help=f"run the lessons: {name}")
         sub.add_argument("--lessons", nargs="*", help="lesson numbers, e.g. 00 03 (default: all)")
         sub.add_argument("--out-dir", help="where to write (default: instructor/reference or site)")
+    advise = commands.add_parser("advise", help="the design advisor on any CNN")
+    advise.add_argument("model", help="package.module:function that returns the model, e.g. effedu.models:resnet50")
+    advise.add_argument("--input", required=True, help="the input shape, e.g. 1,3,224,224")
+    advise.add_argument("--device", help="cpu or cuda (default: where the model's parameters are)")
+    advise.add_argument("--threads", type=int, default=1)
+    advise.add_argument("--html", help="also write an HTML report with the time-share plot")
+    advise.add_argument("--compile", action="store_true", help="also time torch.compile (tens of seconds)")
     args = parser.parse_args(argv)
 
     if args.command == "scorecard":
-        from . import scorecard
+        from . import scorecard  # each command imports only what it runs
 
         result = scorecard.run(device=args.device)
         print(scorecard.table(result).to_string())
@@ -46,6 +54,21 @@ def main(argv: list[str] | None = None) -> int:
             print(f"skipped {problem}", file=sys.stderr)
         Path(args.out).write_text(scorecard.class_page(args.files), encoding="utf-8")
         print(f"{len(cards)} scorecard(s) merged into {args.out}")
+    elif args.command == "advise":
+        from . import advisor  # the commands import only what they run: `class` should not wait for torch's JIT
+
+        try:
+            model, shape = advisor.build_from(args.model), advisor.parse_shape(args.input)
+            findings = advisor.advise(model, shape, device=args.device, threads=args.threads, compile=args.compile)
+        except (TypeError, ValueError, RuntimeError) as err:
+            print(f"effedu advise: {err}", file=sys.stderr)
+            return 2
+        print(findings.attrs["summary"].replace("**", ""))
+        for number, sentence in enumerate(findings["sentence"], 1):
+            print(f"{number}. {sentence.replace('**', '')}")
+        if args.html:
+            Path(args.html).write_text(advisor.report_html(findings, args.model), encoding="utf-8")
+            print(f"wrote {args.html}")
     else:
         from . import lessons
 

@@ -345,6 +345,38 @@ def _table_entries(answer):
     return _compare("09.2", answer, len(nas.table_entries(arch)), "one stem, one entry per block, one head")
 
 
+# --- lesson 10: bring your own network ----------------------------------------------------------------
+
+CAPSTONE_BUDGET = 0.6  # the redesign must run in at most 60 % of the slow network's time (the paired range's top)
+CAPSTONE_FLOOR = 0.90  # … at a test accuracy of at least 90 %
+
+
+@exercise("10.1", "Redesign the slow network: at most 60 % of its latency (measured interleaved, the whole paired "
+                  "range) at a test accuracy of at least 90 %. Answer: the frame of train_and_measure, with the slow "
+                  "network as its first row and yours named 'my design'.")
+def _capstone(answer):
+    columns = {"ratio", "ratio_lo", "ratio_hi", "accuracy"}
+    if not hasattr(answer, "columns") or not columns <= set(answer.columns) or "my design" not in answer.index:
+        return CheckResult("10.1", False, "expected the frame of effedu.training.train_and_measure with a row "
+                                          f"'my design' and the columns {sorted(columns)}, got {type(answer).__name__}")
+    row = answer.loc["my design"]
+    fast = row["ratio_hi"] <= CAPSTONE_BUDGET
+    accurate = row["accuracy"] >= CAPSTONE_FLOOR
+    measured = (f"time ×{row['ratio']:.2f} of the slow network (paired range up to ×{row['ratio_hi']:.2f}; budget "
+                f"×{CAPSTONE_BUDGET:g}), accuracy {row['accuracy']:.1%} (floor {CAPSTONE_FLOOR:.0%})")
+    if fast and accurate:
+        return CheckResult("10.1", True, f"within the budget: {measured}")
+    missing = [part for part, ok in (("faster", fast), ("more accurate", accurate)) if not ok]
+    return CheckResult("10.1", False, f"not yet — it must be {' and '.join(missing)}: {measured}")
+
+
+@exercise("10.2", "Memory traffic in elements of the slow network's first 1×1 conv, 32 → 256, on its (1, 32, 16, 16) "
+                  "input, bias-free?")
+def _slow_g1_elements(answer):
+    return _compare("10.2", answer, memory_traffic(nn.Conv2d(32, 256, 1, bias=False), (1, 32, 16, 16)) // 4,
+                    "hw·(c1 + c2) + c1·c2")
+
+
 # --- guesses: a prediction written before a measurement, compared with it afterwards ----------------------
 
 @dataclasses.dataclass

@@ -43,6 +43,7 @@ class OpRecord:
     macs: int
     bytes: int
     out_shape: tuple
+    inputs: int = 0  # tensors read (a cat of four branches reads four)
 
 
 def _tensors(tree) -> list[torch.Tensor]:
@@ -104,8 +105,8 @@ class _OpRecorder(TorchDispatchMode):
         if packet in flop_registry:
             macs = int(flop_registry[packet](*args, **kwargs, out_val=out)) // 2  # FLOPs = 2 · MACs
         outs = _tensors(out)
-        self.records.append(OpRecord(self.module_stack[-1], f"{name}.{func._overloadname}",
-                                     macs, moved, tuple(outs[0].shape) if outs else ()))
+        self.records.append(OpRecord(self.module_stack[-1], f"{name}.{func._overloadname}", macs, moved,
+                                     tuple(outs[0].shape) if outs else (), len(_tensors((args, kwargs)))))
         return out
 
 

@@ -9,7 +9,7 @@ from typing import Callable
 import ipywidgets as widgets
 from torch import nn
 
-from . import blocks, guidelines, models, nas, verdict
+from . import blocks, guidelines, models, nas, transforms, verdict
 from ._runtime import Device
 from .machine import available_cores
 from .structure import receptive_field, unread_pixels
@@ -33,8 +33,9 @@ def three_goals(device: Device = None) -> Explorer:
 
     def describe(result, model, batch, resolution):
         one, many = result["median_ms"].iloc[0], result["median_ms"].iloc[-1] / batch
-        return (f"time per image: {one:.2f} ms at batch 1, {many:.2f} ms at batch {batch} — " +
-                (verdict.speed(result, f"batch {batch}").text if batch > 1 else "choose a batch above 1 to compare."))
+        return (f"median time per image: {one:.2f} ms at batch 1, {many:.2f} ms at batch {batch} — " +
+                (verdict.per_unit(result, f"batch {batch}", batch, "image").text if batch > 1
+                 else "choose a batch above 1 to compare."))
 
     return Explorer({"model": widgets.Dropdown(options=list(networks), value="MobileNetV2 1.0", description="model"),
                      "batch": _slider([1, 2, 4], 2, "batch"),
@@ -107,6 +108,7 @@ def groups_and_fragments(device: Device = None) -> Explorer:
     MACs — four 1×1 layers of 128 channels' worth each (a G3 block costs one such layer)."""
     def build(groups, fragments, parallel):
         layout = "" if fragments == 1 else (", parallel" if parallel else ", series")
+        # groups=1 names the baseline itself: the dict keeps one row for it
         return {"g=1, c=128": guidelines.g2_candidate(1, layers=4),
                 f"g={groups}, c={dict(guidelines.G2_SETTINGS)[groups]}": guidelines.g2_candidate(groups, layers=4),
                 f"{fragments} fragment{'s' if fragments > 1 else ''}{layout}":
@@ -116,7 +118,7 @@ def groups_and_fragments(device: Device = None) -> Explorer:
                      "fragments": widgets.Dropdown(options=[1, 2, 4], value=4, description="fragments"),
                      "parallel": widgets.Checkbox(value=False, description="parallel branches")},
                     build, device=device, title="Groups and fragments at equal MACs",
-                    describe=lambda result, **_: verdict.ranking(result).text)
+                    describe=lambda result, **_: verdict.ranking(result, among=list(result.index)).text)
 
 
 def elementwise_pair(channels: int, resolution: int) -> dict:
@@ -195,12 +197,12 @@ def reward(history: list, reference: nn.Module, target_ms: float, device: Device
 
     def build(target_ms, w, hard):
         pick = nas.rescore(history, target_ms=target_ms, w=w, hard=hard)[0]
-        return {"reference (level-0 separable)": reference, f"pick: {nas.describe(pick.arch)}": nas.build(pick.arch)}
+        return {"reference (level-0 separable)": reference, f"pick: {nas.short_name(pick.arch)}": nas.build(pick.arch)}
 
     def describe(result, target_ms, w, hard):
         top = nas.rescore(history, target_ms=target_ms, w=w, hard=hard)[:3]
         return "top three for this reward: " + "; ".join(
-            f"{nas.describe(e.arch)} (accuracy {e.accuracy:.1%}, predicted {e.latency_ms:.2f} ms)" for e in top)
+            f"{nas.short_name(e.arch)} (accuracy {e.accuracy:.1%}, predicted {e.latency_ms:.2f} ms)" for e in top)
 
     return Explorer({"target_ms": widgets.FloatSlider(value=round(target_ms, 4), min=step, max=round(2 * target_ms, 4),
                                                       step=step, readout_format=".3f", description="target T (ms)"),
@@ -211,9 +213,32 @@ def reward(history: list, reference: nn.Module, target_ms: float, device: Device
                     describe=describe)
 
 
+def capstone(device: Device = None, budget: float = 0.6) -> Explorer:
+    """Lesson 10: the deliberately slow digits network against itself with the fixes you tick — latency only (no
+    training), judged against the capstone's budget."""
+    def build(stem_stride_2, balanced, one_group, one_branch, inplace, fold):
+        changed = models.slow_digits_net(stem_stride=2 if stem_stride_2 else 1, balanced=balanced,
+                                         groups=1 if one_group else 8, fragments=1 if one_branch else 4,
+                                         inplace=inplace)
+        return {"slow network": models.slow_digits_net(),
+                "with your fixes": transforms.fold_batchnorm(changed) if fold else changed}
+
+    def describe(result, **_):
+        return verdict.budget(result, "with your fixes", fraction=budget).text
+
+    return Explorer({"stem_stride_2": widgets.Checkbox(value=False, description="stride-2 stem (07)"),
+                     "balanced": widgets.Checkbox(value=False, description="balanced 1×1 widths (G1)"),
+                     "one_group": widgets.Checkbox(value=False, description="1 group, not 8 (G2)"),
+                     "one_branch": widgets.Checkbox(value=False, description="1 branch, not 4 (G3)"),
+                     "inplace": widgets.Checkbox(value=False, description="in-place ReLUs (05)"),
+                     "fold": widgets.Checkbox(value=False, description="fold BatchNorm (05)")},
+                    build, x=(1, 1, 16, 16), device=device, title="The slow network and your fixes",
+                    describe=describe)
+
+
 LESSON_EXPLORERS: dict[str, Callable[..., Explorer]] = {
     "00": three_goals, "01": separable, "02": low_rank, "03": group_shuffle, "04": groups_and_fragments,
-    "05": elementwise, "06": width_ratio, "07": stem, "08": redesign, "09": reward,
+    "05": elementwise, "06": width_ratio, "07": stem, "08": redesign, "09": reward, "10": capstone,
 }
 
 # The setting of each explorer that costs the most forward-pass time (tests and the benchmark drive it).
@@ -223,5 +248,5 @@ MOST_EXPENSIVE = {
     "02": {"rank": 64}, "03": {"channels": 480, "groups": 1, "resolution": 56}, "04": {"groups": 8, "fragments": 4},
     "05": {"channels": 512, "resolution": 56}, "06": {"width_ratio": 12},
     "07": {"k1": 9, "s1": 2, "k2": 7, "s2": 1}, "08": {"block": "bottleneck", "width_mult": 2.0, "depth_mult": 3.0},
-    "09": {"w": 0.0},
+    "09": {"w": 0.0}, "10": {"stem_stride_2": False, "balanced": False, "one_group": False, "one_branch": False},
 }

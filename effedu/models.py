@@ -14,6 +14,7 @@ from torch import nn
 from ._runtime import positive_number, seeded
 from .blocks import (RDCL, BasicBlock, Bottleneck, Classifier, ConvBNAct, DepthwiseSeparable, FaceBoxesInception,
                      InvertedResidual, ShuffleNetV1Unit, ShuffleNetV2Unit, make_block, make_divisible)
+from .guidelines import FragmentBlock
 
 
 class MobileNetV1(nn.Module):
@@ -264,6 +265,33 @@ class Network(nn.Sequential):
 
     def __init__(self, stem: nn.Module, stages: list, channels: int, num_classes: int = 10):
         super().__init__(stem, *stages, Classifier(channels, num_classes))
+
+
+def slow_digits_net(*, stem_stride: int = 1, balanced: bool = False, groups: int = 8, fragments: int = 4,
+                    inplace: bool = False, seed: int | None = 0) -> nn.Sequential:
+    """Lesson 10's deliberately slow network for the 16×16 digits: each part breaks one guideline the course
+    measured, and each keyword switches one fix on —
+    ``stem_stride=2`` (lessons 07/08: small kernels on the full-size map), ``balanced=True`` (G1: a 32→256→32 pair of
+    1×1 convs), ``groups=1`` (G2: 1×1 convs in 8 groups), ``fragments=1`` (G3: four parallel branches, concatenated),
+    ``inplace=True`` (lesson 05: out-of-place ReLUs). Its BatchNorms train the network; after training
+    ``transforms.fold_batchnorm`` removes them (G4)."""
+    if groups not in (1, 2, 4, 8) or fragments not in (1, 2, 4) or stem_stride not in (1, 2):
+        raise ValueError(f"groups must be 1, 2, 4 or 8, fragments 1, 2 or 4 and stem_stride 1 or 2, got groups="
+                         f"{groups!r}, fragments={fragments!r}, stem_stride={stem_stride!r}")
+    wide = 64 if balanced else 256
+
+    def unit(c_in: int, c_out: int, kernel: int = 1, stride: int = 1, g: int = 1) -> list[nn.Module]:
+        return [nn.Conv2d(c_in, c_out, kernel, stride, kernel // 2, groups=g, bias=False), nn.BatchNorm2d(c_out),
+                nn.ReLU(inplace=inplace)]
+
+    with seeded(seed):
+        return nn.Sequential(
+            *unit(1, 32, 3, stem_stride), *unit(32, 32, 3),  # early: 3×3 kernels on the full-size map
+            *unit(32, wide, 1), *unit(wide, 32, 1),  # G1: unequal 1×1 widths
+            *unit(32, 96, 3, 2),  # down to a quarter of the pixels
+            *unit(96, 96, 1, 1, groups), *unit(96, 96, 1, 1, groups),  # G2: many groups
+            FragmentBlock(96, fragments, parallel=True), nn.ReLU(inplace=inplace),  # G3: parallel branches
+            Classifier(96, 10))
 
 
 REFERENCE_MODELS = {

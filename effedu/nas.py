@@ -79,7 +79,7 @@ class Stage:
 Architecture = tuple[Stage, ...]
 
 
-def describe(arch: Architecture) -> str:
+def short_name(arch: Architecture) -> str:
     """A short readable name: 'sep3-24×2 | inv5t6-32×1 | shuf3-48×2' (block, kernel, expansion, width × depth)."""
     return " | ".join(f"{SHORT_NAMES[s.block]}{s.kernel_size}"
                       f"{f't{s.expand_ratio}' if s.block == 'inverted residual' else ''}-{s.out_channels}×{s.depth}"
@@ -371,6 +371,6 @@ def rescore(history: Sequence[Evaluation], *, target_ms: float, w: float = -0.07
 
 def history_frame(history: Sequence[Evaluation]) -> pd.DataFrame:
     """The distinct evaluations as a table, best reward first."""
-    rows = [{"architecture": describe(e.arch), "accuracy": e.accuracy, "predicted_ms": e.latency_ms,
+    rows = [{"architecture": short_name(e.arch), "accuracy": e.accuracy, "predicted_ms": e.latency_ms,
              "reward": e.reward} for e in unique(history)]
     return pd.DataFrame(rows).sort_values("reward", ascending=False).set_index("architecture")

@@ -23,6 +23,23 @@ def _figure(figsize, ncols: int = 1, **kwargs):
     return fig, fig.subplots(1, ncols, **kwargs)
 
 
+LABEL_CHARS = 32  # longer candidate names are shortened in plots (the tables keep them whole)
+
+
+def short_label(name: object, limit: int = LABEL_CHARS) -> str:
+    """A label that fits a plot: long names keep their start and end around an ellipsis."""
+    text = str(name)
+    if len(text) <= limit:
+        return text
+    head = (limit - 1) * 2 // 3
+    return text[:head] + "…" + text[-(limit - 1 - head):]
+
+
+def _width(names, base: float = 6.0) -> float:
+    """Figure width that leaves the label area room for the (shortened) labels."""
+    return base + 0.07 * max((len(short_label(n)) for n in names), default=0)
+
+
 def _axes(ax, figsize):
     if ax is not None:
         return ax.figure, ax
@@ -40,12 +57,13 @@ def _results(data) -> dict:
 
 def latency_bars(frame: pd.DataFrame, ax=None, title: str = "") -> matplotlib.figure.Figure:
     """Median latency per candidate with IQR whiskers, each bar labelled with its ratio to the first."""
-    fig, ax = _axes(ax, (6, 0.6 + 0.45 * len(frame)))
-    names = list(frame.index)[::-1]
+    fig, ax = _axes(ax, (_width(frame.index), 0.6 + 0.45 * len(frame)))
+    names = [short_label(n) for n in list(frame.index)[::-1]]
     medians = frame["median_ms"].to_numpy()[::-1]
     half_iqr = frame["iqr_ms"].to_numpy()[::-1] / 2
-    colors = [_HIGHLIGHT if name == frame.index[0] else _BAR for name in names]
-    ax.barh(names, medians, xerr=half_iqr, color=colors, capsize=3)
+    colors = [_BAR] * (len(names) - 1) + [_HIGHLIGHT]  # the baseline (first row) drawn at the top
+    ax.barh(range(len(names)), medians, xerr=half_iqr, color=colors, capsize=3)
+    ax.set_yticks(range(len(names)), names)
     for y, (median, half, ratio) in enumerate(zip(medians, half_iqr, frame["ratio"].to_numpy()[::-1])):
         ax.text(median + half, y, f"  {num(median)} ms  (×{num(ratio)})", va="center", fontsize=9)
     ax.set_xlim(0, (medians + half_iqr).max() * 1.5)
@@ -60,14 +78,14 @@ def latency_distribution(data, ax=None, title: str = "") -> matplotlib.figure.Fi
     """Every sample of every candidate (box plot + points): the spread a single number hides. ``data``: a
     ``compare_latency`` frame, a ``LatencyResult`` or a list of them."""
     results = _results(data)
-    fig, ax = _axes(ax, (6, 1.4 + 0.6 * len(results)))
+    fig, ax = _axes(ax, (_width(results), 1.4 + 0.6 * len(results)))
     names = list(results)[::-1]
     samples = [results[name].samples for name in names]
     ax.boxplot(samples, orientation="horizontal", widths=0.5, showfliers=False)
     for y, values in enumerate(samples, start=1):
         jitter = [y + 0.12 * ((i * 7) % 5 - 2) / 2 for i in range(len(values))]  # fixed jitter: no RNG
         ax.plot(values, jitter, "o", ms=3, alpha=0.6, color=_BAR)
-    ax.set_yticks(range(1, len(names) + 1), names)
+    ax.set_yticks(range(1, len(names) + 1), [short_label(n) for n in names])
     ax.set_xlabel("latency per forward, ms (one point per timed block)")
     ax.set_title(title or "Latency distribution")
     fig.tight_layout()
@@ -78,10 +96,11 @@ def three_goals(frame: pd.DataFrame, title: str = "") -> matplotlib.figure.Figur
     """Params, MACs and measured latency side by side, each relative to the first candidate."""
     columns = [("params", "parameters"), ("macs", "MACs"), ("median_ms", "measured latency")]
     fig, axes = _figure((11, 0.9 + 0.45 * len(frame)), 3, sharey=True)
-    names = list(frame.index)[::-1]
+    names = [short_label(n) for n in list(frame.index)[::-1]]
     for ax, (column, label) in zip(axes, columns):
         relative = (frame[column] / frame[column].iloc[0]).to_numpy()[::-1]
-        ax.barh(names, relative, color=[_HIGHLIGHT if n == frame.index[0] else _BAR for n in names])
+        ax.barh(range(len(names)), relative, color=[_BAR] * (len(names) - 1) + [_HIGHLIGHT])
+        ax.set_yticks(range(len(names)), names)
         for y, value in enumerate(relative):
             ax.text(value, y, f" ×{value:.2f}", va="center", fontsize=8)
         ax.set_xlim(0, relative.max() * 1.35)
@@ -97,7 +116,7 @@ def macs_vs_latency(frame: pd.DataFrame, ax=None, title: str = "") -> matplotlib
     fig, ax = _axes(ax, (6, 4.5))
     ax.scatter(frame["macs"] / 1e6, frame["median_ms"], color=_BAR)
     for name, row in frame.iterrows():
-        ax.annotate(str(name), (row["macs"] / 1e6, row["median_ms"]), fontsize=8,
+        ax.annotate(short_label(name, 24), (row["macs"] / 1e6, row["median_ms"]), fontsize=8,
                     xytext=(4, 4), textcoords="offset points")
     ax.set_xlabel("MACs (millions)")
     ax.set_ylabel("median latency, ms")
@@ -150,7 +169,7 @@ def roofline(layers: pd.DataFrame, peaks: dict, ax=None, title: str = "", color_
     """Each layer of a ``profile_layers`` frame on this machine's roofline: arithmetic intensity (FLOP/byte)
     against achieved GFLOP/s, under min(peak, bandwidth × intensity) from ``machine.machine_peaks``."""
     fig, ax = _axes(ax, (7, 4.5))
-    rows = layers[(layers["macs"] > 0) & (layers["latency_ms"] > 0)]
+    rows = layers[(layers["macs"] > 0) & (layers["median_ms"] > 0)]
     achieved = achieved_gflops(rows)
     for i, (kind, group) in enumerate(rows.groupby(color_by)):
         ax.scatter(group["intensity"], achieved[group.index], s=18, color=f"C{i}", label=kind, alpha=0.8)
@@ -251,7 +270,7 @@ def accuracy_latency(frames: dict, ax=None, title: str = "") -> matplotlib.figur
     for i, (group, frame) in enumerate(frames.items()):
         ax.scatter(frame["median_ms"], frame["accuracy"], color=f"C{i}", label=group, zorder=3)
         for name, row in frame.iterrows():
-            ax.annotate(str(name), (row["median_ms"], row["accuracy"]), fontsize=7, xytext=(3, 3),
+            ax.annotate(short_label(name, 24), (row["median_ms"], row["accuracy"]), fontsize=7, xytext=(3, 3),
                         textcoords="offset points")
     front = everything.loc[pareto_front(everything)].sort_values("median_ms")
     ax.step(front["median_ms"], front["accuracy"], where="post", color="grey", lw=1, label="Pareto front")

@@ -29,7 +29,7 @@ CLOCK_METHODS = {
 }
 
 
-class _LayerClock:
+class LayerClock:
     """Start and end marks around every module call; exclusive time = inclusive minus the direct children's."""
 
     def __init__(self, device: torch.device):
@@ -80,11 +80,11 @@ def profile_layers(model: nn.Module, x: InputLike, *, threads: int | None = 1, d
     A layer is a leaf module, or a container's own ops (the ``x + identity`` and ReLU in a ResNet block's
     ``forward`` are rows of their own, type ``Bottleneck`` etc. — they are real time at 0 MACs). Columns:
     ``layer, type, kind`` (``layer_kind``), ``op_class`` (``op_class``), ``ops, out_shape, params, macs, bytes,
-    intensity`` (FLOPs per byte moved, for the roofline), ``latency_ms`` (median over ``repeats`` runs of the
+    intensity`` (FLOPs per byte moved, for the roofline), ``median_ms`` (median over ``repeats`` runs of the
     layer's own time) and ``share`` of the summed layer time.
 
     ``frame.attrs``: ``model_latency_ms`` — the median end-to-end time of runs with the hooks switched off,
-    alternated with the hooked runs (compare it with ``latency_ms.sum()`` to see the hooks' overhead);
+    alternated with the hooked runs (compare it with ``median_ms.sum()`` to see the hooks' overhead);
     ``rounds`` — a frame of every run's per-layer times (for share ranges, ``time_shares``); ``method`` — the
     clock used; ``clamped`` — how many layer times fell below zero (timer jitter) and were counted as zero;
     ``threads`` and ``device``.
@@ -108,7 +108,7 @@ def profile_layers(model: nn.Module, x: InputLike, *, threads: int | None = 1, d
     rows = {name: row for name, row in rows.items() if name in leaves or row["bytes"] or row["macs"]}
 
     with guarded_run(model, x, device=device, threads=threads) as (model, tensor, used_threads):
-        clock = _LayerClock(tensor.device)
+        clock = LayerClock(tensor.device)
         for _ in range(warmup):
             run_model(model, tensor)
         per_round, end_to_end = [], []
@@ -127,15 +127,15 @@ def profile_layers(model: nn.Module, x: InputLike, *, threads: int | None = 1, d
     for name, row in rows.items():
         own = modules[name]
         row["params"] = sum(p.numel() for p in own.parameters(recurse=name in leaves))
-        row["latency_ms"] = float(rounds[name].median())
+        row["median_ms"] = float(rounds[name].median())
         row["ops"] = ", ".join(row["ops"])
         row["op_class"] = op_class(row["ops"], row["kind"])
         row["intensity"] = 2 * row["macs"] / row["bytes"] if row["bytes"] else float("nan")
     frame = pd.DataFrame(list(rows.values()), columns=[
         "layer", "type", "kind", "op_class", "ops", "out_shape", "params", "macs", "bytes", "intensity",
-        "latency_ms"])
-    total = frame["latency_ms"].sum()
-    frame["share"] = frame["latency_ms"] / total if total > 0 else 0.0
+        "median_ms"])
+    total = frame["median_ms"].sum()
+    frame["share"] = frame["median_ms"] / total if total > 0 else 0.0
     rounds.columns = list(frame["layer"])
     frame.attrs.update(model_latency_ms=statistics.median(end_to_end), rounds=rounds,
                        method=CLOCK_METHODS[tensor.device.type], clamped=clock.clamped, threads=used_threads,
@@ -187,7 +187,7 @@ def time_shares(layers: pd.DataFrame, by: str | Callable[[str], str] = "kind") -
     share comes with its own noise and always lies inside it."""
     groups = layers[by] if isinstance(by, str) else layers["layer"].map(by)
     label = by if isinstance(by, str) else "group"
-    grouped = layers.assign(**{label: groups}).groupby(label, sort=False)[["macs", "bytes", "latency_ms"]].sum()
+    grouped = layers.assign(**{label: groups}).groupby(label, sort=False)[["macs", "bytes", "median_ms"]].sum()
     grouped["macs_share"] = grouped["macs"] / grouped["macs"].sum() if grouped["macs"].sum() else 0.0
     rounds = layers.attrs.get("rounds")
     if rounds is not None and len(rounds):
@@ -200,8 +200,8 @@ def time_shares(layers: pd.DataFrame, by: str | Callable[[str], str] = "kind") -
         grouped["time_share_lo"] = [low for low, _ in spread]
         grouped["time_share_hi"] = [high for _, high in spread]
     else:  # a frame without its runs (e.g. rebuilt by hand): the share of the medians, no range
-        total = grouped["latency_ms"].sum()
-        grouped["time_share"] = grouped["latency_ms"] / total if total else 0.0
+        total = grouped["median_ms"].sum()
+        grouped["time_share"] = grouped["median_ms"] / total if total else 0.0
         grouped["time_share_lo"] = grouped["time_share_hi"] = grouped["time_share"]
     grouped.attrs.update({key: layers.attrs[key] for key in ("model_latency_ms", "method", "clamped", "device",
                                                               "threads") if key in layers.attrs})
@@ -235,7 +235,7 @@ def roofline_table(layers: pd.DataFrame, peaks: dict, by: str = "kind") -> pd.Da
     the roof (min(peak, bandwidth × intensity)) and which limit the roof is at their intensity ('memory' left of
     the ridge point, 'compute' right of it)."""
     ridge = peaks["peak_gflops"] / peaks["bandwidth_gbs"]
-    rows = layers[(layers["macs"] > 0) & (layers["latency_ms"] > 0)]
+    rows = layers[(layers["macs"] > 0) & (layers["median_ms"] > 0)]
     achieved = achieved_gflops(rows)
     roof = rows["intensity"].clip(upper=ridge) * peaks["bandwidth_gbs"]
     table = pd.DataFrame({"median intensity": rows.groupby(by)["intensity"].median(),
@@ -249,7 +249,7 @@ def roofline_table(layers: pd.DataFrame, peaks: dict, by: str = "kind") -> pd.Da
 
 def achieved_gflops(layers: pd.DataFrame) -> pd.Series:
     """FLOPs (2 per MAC) per second each layer achieved, in GFLOP/s."""
-    return 2 * layers["macs"] / layers["latency_ms"] / 1e6
+    return 2 * layers["macs"] / layers["median_ms"] / 1e6
 
 
 def zoo(resolution: int = 224, *, latency: bool = False, threads: int = 1, device: Device = None,

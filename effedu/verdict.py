@@ -167,17 +167,30 @@ def promise(frame: pd.DataFrame, name: str, baseline: str | None = None) -> Verd
                                    "kept_ratio": ratio / promised})
 
 
+def per_unit(frame: pd.DataFrame, name: str, units: float, unit: str, baseline: str | None = None, *,
+             note: str | None = None) -> Verdict:
+    """Time per unit of work of ``name`` against ``baseline``, when ``name`` does ``units`` times the work (a batch
+    of 4 images against 1: ``units=4, unit="image"``): faster or slower per ``unit``, beyond the paired noise. The
+    whole paired range is divided by ``units``, so the verdict is decided on the same rounds as the time ratio."""
+    units = float(units)
+    if not units > 0:
+        raise ValueError(f"units must be a positive number (the work of {name!r} over the baseline's), got {units}")
+    ratio, lo, hi = paired(frame, name, baseline)
+    base = baseline or frame.index[0]
+    outcome = outcome_of(lo / units, hi / units)
+    word = {FASTER: f"**faster** per {unit}", SLOWER: f"**slower** per {unit}",
+            SAME: f"**no clear difference** per {unit}"}
+    note = note or f"whole time {times(ratio)} for {times(units)} the {unit}s"
+    text = (f"**{name}** against {base}: {word[outcome]} — time per {unit} {times(ratio / units, _side(outcome))} "
+            f"(paired range {_range(lo / units, hi / units)}; {note}).")
+    return Verdict(outcome, text, {"per_unit": ratio / units, "lo": lo / units, "hi": hi / units, "units": units})
+
+
 def per_mac(frame: pd.DataFrame, name: str, baseline: str | None = None) -> Verdict:
     """Time per MAC of ``name`` against ``baseline`` — for settings that are only *nearly* equal in MACs (G1's
     widths differ by up to 5 %): faster or slower per MAC, beyond the paired noise."""
-    ratio, lo, hi = paired(frame, name, baseline)
-    base = baseline or frame.index[0]
-    macs = float(frame.loc[name, "macs"] / frame.loc[base, "macs"])
-    outcome = outcome_of(lo / macs, hi / macs)
-    word = {FASTER: "**faster** per MAC", SLOWER: "**slower** per MAC", SAME: "**no clear difference** per MAC"}
-    text = (f"**{name}** against {base}: {word[outcome]} — time per MAC {times(ratio / macs, _side(outcome))} "
-            f"(paired range {_range(lo / macs, hi / macs)}; MACs {times(macs)}).")
-    return Verdict(outcome, text, {"per_mac": ratio / macs, "lo": lo / macs, "hi": hi / macs, "macs_ratio": macs})
+    macs = float(frame.loc[name, "macs"] / frame.loc[baseline or frame.index[0], "macs"])
+    return per_unit(frame, name, macs, "MAC", baseline, note=f"MACs {times(macs)}")
 
 
 def removal(frame: pd.DataFrame, without: str, baseline: str | None = None, *, part: str = "it",
@@ -268,7 +281,7 @@ def compare_ranges(values: Mapping[str, tuple[float, float, float]], what: str =
 def hook_overhead(layers: pd.DataFrame) -> Verdict:
     """The summed per-layer times against the hook-free end-to-end time: how far the per-layer clock inflates
     (or misses) the total, and which clock was used."""
-    summed, end_to_end = float(layers["latency_ms"].sum()), float(layers.attrs["model_latency_ms"])
+    summed, end_to_end = float(layers["median_ms"].sum()), float(layers.attrs["model_latency_ms"])
     factor = summed / end_to_end
     outcome = "close" if abs(factor - 1) <= HOOK_TOLERANCE else "inflated" if factor > 1 else "below"
     note = {"close": "close enough for the shares to be read as they are",
@@ -606,22 +619,25 @@ def paper_gain(frame: pd.DataFrame, name: str, paper: tuple[float, float, float]
     return Verdict(outcome, text, {"speed": here})
 
 
-def budget(frame: pd.DataFrame, name: str, reference: str | None = None) -> Verdict:
-    """Is ``name`` within the latency budget set by ``reference`` (default: the first row)? **within the
-    budget** iff the whole paired range is below 1, **over the budget** iff above, else **at the budget**."""
+def budget(frame: pd.DataFrame, name: str, reference: str | None = None, fraction: float = 1.0) -> Verdict:
+    """Is ``name`` within a latency budget of ``fraction`` × ``reference``'s latency (default: the first row's)?
+    **within the budget** iff the whole paired range is below the fraction, **over the budget** iff above it,
+    else **at the budget** (within the noise)."""
     ratio, lo, hi = paired(frame, name, reference)
     base = reference or frame.index[0]
-    outcome = {FASTER: "within the budget", SLOWER: "over the budget", SAME: "at the budget"}[outcome_of(lo, hi)]
-    text = (f"**{name}** runs at {times(ratio, _side(outcome_of(lo, hi)))} of {base}'s latency (paired range "
-            f"{_range(lo, hi)}) — **{outcome}**" + (" (within the noise)." if outcome == "at the budget" else "."))
-    return Verdict(outcome, text, {"ratio": ratio, "ratio_lo": lo, "ratio_hi": hi})
+    outcome = ("within the budget" if hi < fraction else "over the budget" if lo > fraction else "at the budget")
+    side = {"within the budget": "below", "over the budget": "above"}.get(outcome) if fraction == 1 else None
+    of = f"{base}'s latency" if fraction == 1 else f"{base}'s latency; the budget is ×{num(fraction)}"
+    text = (f"**{name}** runs at {times(ratio, side)} of {of} (paired range {_range(lo, hi)}) — **{outcome}**"
+            + (" (within the noise)." if outcome == "at the budget" else "."))
+    return Verdict(outcome, text, {"ratio": ratio, "ratio_lo": lo, "ratio_hi": hi, "fraction": fraction})
 
 
-def fps(latency_ms: Sequence[float], paper_fps: float, paper_device_name: str, device, threads: int = 1) -> Verdict:
+def fps(samples_ms: Sequence[float], paper_fps: float, paper_device_name: str, device, threads: int = 1) -> Verdict:
     """Frames per second from latency samples (ms) against a paper's figure *for the same kind of device*:
     **faster** / **slower** / **no clear difference** (the paper's figure inside the range of the samples)."""
-    low_ms, high_ms = quartiles(list(latency_ms))
-    rate, fast, slow = 1000 / statistics.median(latency_ms), 1000 / low_ms, 1000 / high_ms
+    low_ms, high_ms = quartiles(list(samples_ms))
+    rate, fast, slow = 1000 / statistics.median(samples_ms), 1000 / low_ms, 1000 / high_ms
     outcome = FASTER if slow > paper_fps else SLOWER if fast < paper_fps else SAME
     text = (f"**{num(rate)} FPS** on {device_words(device, threads)} (range {num(slow)}–{num(fast)}) against the "
             f"paper's {num(paper_fps)} FPS on {paper_device_name}: "
@@ -844,10 +860,32 @@ def predictions(predicted: Mapping[str, float], measured: Mapping[str, float]) -
     return Verdict(outcome, "; ".join(parts) + f" — **{outcome}** of ±{pct(PREDICTOR_BAND)}.", {"worst": worst})
 
 
+def finding(guideline: str, where: str, share: tuple, measured: str, suggestion: str, gain: float | None,
+            gain_kind: str) -> Verdict:
+    """One design-advisor finding as a sentence: what, where, its measured share of the time (with the per-run
+    range), the numbers that break the guideline, the change the lessons suggest, and the gain — measured or
+    estimated, and said which."""
+    value, lo, hi = share[:3]
+    gain_text = "gain not estimated" if gain is None else f"expected gain about {pct(gain, True)} of the time"
+    text = (f"**{guideline}** — {where}: {pct(value)} of the time (per-run range {pct(lo)}–{pct(hi)}); "
+            f"{measured.rstrip('.')}. Suggested: {suggestion}; {gain_text} ({gain_kind}).")
+    return Verdict("finding", text, {"share": value, "gain": gain})
+
+
+def advice_summary(findings: int, checked: Sequence[str]) -> Verdict:
+    """The advisor's one-line summary: **nothing stands out** when no guideline was broken measurably."""
+    if findings == 0:
+        return Verdict("nothing stands out", "**Nothing stands out**: every guideline checked (" + ", ".join(checked)
+                       + ") is respected or its remedy gave no clear gain on this machine.", {})
+    return Verdict("findings", f"**{findings} finding(s)**, largest share of the time first; checked and fine: "
+                   + (", ".join(checked) or "none") + ".", {"findings": findings})
+
+
 __all__ = [
-    "Verdict", "FASTER", "SLOWER", "SAME", "KEPT", "SHORT", "BEAT", "accuracy_difference", "accuracy_noise", "beats", "budget",
+    "Verdict", "FASTER", "SLOWER", "SAME", "KEPT", "SHORT", "BEAT", "accuracy_difference", "accuracy_noise",
+    "advice_summary", "finding", "beats", "budget",
     "compare_ranges", "cores", "paper_gain", "ranking_change", "removal_sweep", "essay_advice", "fusion", "paper_devices", "promises", "setup", "sweep_summary", "fps", "guideline", "hook_overhead", "interleaving", "num", "outcome_of", "outliers",
-    "paired", "paper_device", "pareto", "pareto_front", "pct", "per_mac", "predictions", "predictor", "promise", "ranking",
+    "paired", "paper_device", "pareto", "pareto_front", "pct", "per_mac", "per_unit", "predictions", "predictor", "promise", "ranking",
     "rankings", "removal", "roofline", "smallest_good_rank", "spectrum", "speed", "thread_speedup", "time_share",
     "times", "warmup",
 ]

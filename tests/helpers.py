@@ -109,9 +109,11 @@ def jupyter_server(command: list, state_dir, cwd):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(state_dir / "runtime"),
-           "JUPYTERLAB_SETTINGS_DIR": str(state_dir / "settings"),
-           "JUPYTERLAB_WORKSPACES_DIR": str(state_dir / "workspaces")}
+    env = dict(os.environ)
+    env["JUPYTER_RUNTIME_DIR"] = str(state_dir / "runtime")
+    # a caller that prepared its own settings (the course's news-off settings) keeps them
+    env.setdefault("JUPYTERLAB_SETTINGS_DIR", str(state_dir / "settings"))
+    env.setdefault("JUPYTERLAB_WORKSPACES_DIR", str(state_dir / "workspaces"))
     log = open(state_dir / "jupyter.log", "w")
     server = subprocess.Popen([*command, f"--ServerApp.port={port}", "--no-browser",
                                f"--IdentityProvider.token={TOKEN}"], cwd=cwd, stdout=log, stderr=log, env=env)

@@ -1,25 +1,35 @@
-"""A real browser: JupyterLab on 127.0.0.1 with a token, lesson 03 run top to bottom in headless Chromium, one
-slider moved, and the explorer's number and plot seen to change. Saves screenshots to test-artifacts/.
+"""Every lesson as a student sees it: the student copies served by JupyterLab (127.0.0.1, a token, the course's own
+settings), each one Run All in headless Chromium, no error or stderr box anywhere, and every explorer control moved
+— sliders by keyboard, dropdowns to another option, checkboxes clicked — with the explorer showing a new, complete
+result for each setting within a generous bound. Screenshots of each explorer after its changes land in
+test-artifacts/, with the settle times in test-artifacts/browser-settle-times.json.
 
 Needs a Chromium binary (Debian's ``chromium``; ``.ci/run`` installs it) — Playwright's own browser download
 cannot be used offline. Without one the test is skipped on a laptop and fails under CI.
 """
+import json
 import os
 import re
 import shutil
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
-
 from helpers import TOKEN, jupyter_server
 
-pytestmark = pytest.mark.slow  # a JupyterLab server (and a browser): tens of seconds
+pytestmark = pytest.mark.slow  # every lesson in a real browser: minutes
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+import course  # noqa: E402
+
 ARTIFACTS = ROOT / "test-artifacts"
-LESSON = "03_group_conv_shuffle.ipynb"
+LESSONS = sorted(p.name for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+RUN_ALL_S = 400  # a lesson's Run All in the browser, on a slow CI machine
+SETTLE_S = 90  # one explorer change, from the key press to the new result: generous, but catches a hang
 
 
 def chromium_path() -> str | None:
@@ -29,8 +39,8 @@ def chromium_path() -> str | None:
     return None
 
 
-@pytest.fixture
-def browser_page(tmp_path):
+@pytest.fixture(scope="module")
+def browser():
     executable = chromium_path()
     if executable is None:
         if os.environ.get("CI"):
@@ -39,51 +49,132 @@ def browser_page(tmp_path):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        launched = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
         try:
-            yield page
+            yield launched
         finally:
-            browser.close()
+            launched.close()
 
 
-def test_lesson_explorer_remeasures_when_a_slider_moves(tmp_path, browser_page):
-    page = browser_page
-    served = tmp_path / "served"
-    served.mkdir()
-    shutil.copy(ROOT / "notebooks" / LESSON, served / LESSON)  # autosave must never write into the repo
-    command = [sys.executable, "-m", "jupyterlab", "--ServerApp.ip=127.0.0.1", f"--ServerApp.root_dir={served}"]
-    if getattr(os, "geteuid", lambda: 1)() == 0:
-        command.append("--allow-root")
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """JupyterLab serving fresh student copies, with the course's settings (news off) and every cell rendered."""
+    root = tmp_path_factory.mktemp("course")
+    course.student_copies(root / "student")
+    home = root / ".jupyter"
+    env = course.lab_environment(home)
+    tracker = Path(env["JUPYTERLAB_SETTINGS_DIR"]) / "@jupyterlab" / "notebook-extension" / "tracker.jupyterlab-settings"
+    tracker.parent.mkdir(parents=True, exist_ok=True)
+    tracker.write_text(json.dumps({"windowingMode": "none"}))  # every cell in the page, so the test can see it
+    saved = dict(os.environ)
+    os.environ["EFFEDU_CACHE"] = str(root / "cache")  # lesson 09's table: measured fresh, never the user's
+    for key in ("JUPYTER_CONFIG_DIR", "JUPYTERLAB_SETTINGS_DIR", "JUPYTERLAB_WORKSPACES_DIR"):
+        os.environ[key] = env[key]
+    command = course.lab_command(Path(sys.executable), root)[:-1]  # no notebook opened at start
+    try:
+        with jupyter_server(command, root, root) as base:
+            yield base
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def shut_down_kernels(base: str) -> None:
+    with urllib.request.urlopen(f"{base}/api/sessions?token={TOKEN}") as response:
+        sessions = json.load(response)
+    for session in sessions:
+        request = urllib.request.Request(f"{base}/api/sessions/{session['id']}?token={TOKEN}", method="DELETE")
+        urllib.request.urlopen(request).close()
+
+
+RUN_DONE = """() => {
+    const prompts = [...document.querySelectorAll('.jp-Notebook .jp-CodeCell .jp-InputPrompt')];
+    if (!prompts.length || prompts.some(p => p.textContent.includes('*'))) return false;
+    const errors = document.querySelectorAll('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]');
+    return errors.length > 0 || /\\d/.test(prompts[prompts.length - 1].textContent);
+}"""
+
+
+def summary_text(explorer) -> str:
+    return " ".join(explorer.locator(".effedu-summary").all_inner_texts())  # no waiting: "" while it redraws
+
+
+def wait_for_new_result(page, explorer, before: str) -> float:
+    """Seconds until the explorer shows a complete result different from ``before`` (never "measuring")."""
+    started = time.perf_counter()
+    deadline = started + SETTLE_S
+    while time.perf_counter() < deadline:
+        text = summary_text(explorer)
+        error = explorer.locator("text=Cannot measure")
+        assert not error.count(), f"the explorer could not measure this setting: {explorer.inner_text()[:300]}"
+        if text and text != before and "measuring" not in explorer.inner_text()[:200]:
+            return time.perf_counter() - started
+        page.wait_for_timeout(200)
+    raise AssertionError(f"no new result within {SETTLE_S} s (still: {summary_text(explorer)[:200]})")
+
+
+def move_every_control(page, explorer) -> list[float]:
+    settles = []
+    for slider in explorer.locator(".widget-hslider").all():
+        if "disabled" in (slider.get_attribute("class") or ""):
+            continue
+        before = summary_text(explorer)
+        handle = slider.locator(".noUi-handle")
+        handle.focus()
+        readout = slider.locator(".widget-readout").inner_text()
+        page.keyboard.press("ArrowRight")
+        page.wait_for_timeout(300)
+        if slider.locator(".widget-readout").inner_text() == readout:  # at its maximum: go the other way
+            page.keyboard.press("ArrowLeft")
+        settles.append(wait_for_new_result(page, explorer, before))
+    for select in explorer.locator(".widget-dropdown select").all():
+        before = summary_text(explorer)
+        options = select.locator("option").all_inner_texts()
+        current = select.evaluate("s => s.options[s.selectedIndex].text")
+        choice = next(o for o in options if o != current)
+        select.select_option(label=choice)
+        settles.append(wait_for_new_result(page, explorer, before))
+        shown = choice.replace("\xa0", " ")  # ipywidgets draws spaces in options as non-breaking spaces
+        assert f"={shown}" in summary_text(explorer), (shown, summary_text(explorer))
+    for box in explorer.locator(".widget-checkbox input").all():
+        before = summary_text(explorer)
+        box.click()
+        settles.append(wait_for_new_result(page, explorer, before))
+    return settles
+
+
+@pytest.mark.parametrize("lesson", LESSONS)
+def test_every_lesson_runs_and_every_explorer_control_answers(lesson, server, browser):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
     ARTIFACTS.mkdir(exist_ok=True)
-    with jupyter_server(command, tmp_path, served) as base:
-        page.goto(f"{base}/lab/tree/{LESSON}?token={TOKEN}")
-        # The toolbar says "idle" before a kernel exists; the status bar names the kernel only once connected.
+    try:
+        # a workspace of its own: JupyterLab would otherwise reopen the previous lessons' tabs beside this one
+        page.goto(f"{server}/lab/workspaces/lesson{lesson[:2]}/tree/student/{lesson}?token={TOKEN}&reset")
         page.get_by_text(re.compile(r"Python 3 \(ipykernel\) \| Idle")).wait_for(timeout=120_000)
-
+        assert not page.get_by_text("Would you like to get notified").count()  # no news pop-up in class
         page.locator(".lm-MenuBar-item", has_text="Run").first.click()
         page.locator('.lm-Menu-item[data-command="runmenu:run-all"]').click()
+        page.wait_for_function(RUN_DONE, timeout=RUN_ALL_S * 1000, polling=1000)
 
-        summary = page.locator(".effedu-summary")
-        summary.wait_for(timeout=240_000)
-        explorer_plot = page.locator("img.widget-image").last
-        explorer_plot.wait_for(timeout=60_000)
-        before_text, before_plot = summary.inner_text(), explorer_plot.get_attribute("src")
-        assert "groups=3" in before_text
-        page.screenshot(path=str(ARTIFACTS / "browser_lesson03_before.png"), full_page=False)
+        stderr = page.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')
+        assert stderr.count() == 0, f"{lesson}: a stderr or error box: {stderr.first.inner_text()[:500]}"
+        shown = page.locator(".jp-Notebook").inner_text().replace(os.environ["EFFEDU_CACHE"], "<cache>")
+        assert "/tmp/" not in shown  # no temporary path of the kernel shown (the test's own cache folder aside)
+        for check_output in page.locator(".jp-OutputArea-output", has_text=re.compile(r"\d\d\.\d: ")).all():
+            assert "not answered yet" in check_output.inner_text() or "10.1" in check_output.inner_text()
 
-        slider = page.locator(".widget-hslider", has=page.locator("label", has_text=re.compile("^groups")))
-        slider.locator(".noUi-handle").focus()
-        page.keyboard.press("ArrowRight")  # groups 3 → 4; the explorer measures on release
-
-        page.locator(".effedu-summary", has_text="groups=4").wait_for(timeout=60_000)
-        page.wait_for_function(
-            "previous => { const imgs = document.querySelectorAll('img.widget-image');"
-            " return imgs.length && imgs[imgs.length - 1].src !== previous; }", arg=before_plot, timeout=60_000)
-        after_text = page.locator(".effedu-summary").inner_text()
-        page.locator(".effedu-summary").scroll_into_view_if_needed()
-        page.screenshot(path=str(ARTIFACTS / "browser_lesson03_after.png"), full_page=False)
-
-    assert after_text != before_text and "groups=4" in after_text
-    assert re.search(r"group 1×1: [\d.]+ ms", after_text)
-    assert (ARTIFACTS / "browser_lesson03_after.png").stat().st_size > 10_000
+        explorer = page.locator(".effedu-explorer").first
+        explorer.scroll_into_view_if_needed()
+        explorer.locator(".effedu-summary").wait_for(timeout=60_000)
+        settles = move_every_control(page, explorer)
+        assert settles, "the explorer has no control the test could move"
+        assert explorer.locator("img.widget-image").count() == 1
+        explorer.scroll_into_view_if_needed()
+        page.screenshot(path=str(ARTIFACTS / f"browser_{lesson[:2]}_explorer.png"), full_page=False)
+        record = ARTIFACTS / "browser-settle-times.json"
+        times = json.loads(record.read_text()) if record.exists() else {}
+        times[lesson] = {"slowest_s": round(max(settles), 2), "changes": len(settles)}
+        record.write_text(json.dumps(times, indent=1))
+    finally:
+        page.close()
+        shut_down_kernels(server)

@@ -86,3 +86,24 @@ def test_guess_kinds_and_unreadable_input():
     assert "could not read" in guess("lots", 0.3).text
     with pytest.raises(ValueError, match="kind"):
         guess(1, 1, kind="vibes")
+
+
+def capstone_frame(ratio, hi, accuracy):
+    import pandas as pd
+
+    return pd.DataFrame({"ratio": [1.0, ratio], "ratio_lo": [1.0, ratio - 0.02], "ratio_hi": [1.0, hi],
+                         "accuracy": [0.97, accuracy]}, index=["slow (reference)", "my design"])
+
+
+@pytest.mark.parametrize("ratio,hi,accuracy,passed,says", [
+    (0.40, 0.45, 0.95, True, "within the budget"), (0.58, 0.59, 0.90, True, "within the budget"),
+    (0.58, 0.62, 0.95, False, "faster"), (0.40, 0.45, 0.89, False, "more accurate"),
+    (0.9, 1.0, 0.5, False, "faster and more accurate")])
+def test_capstone_checker_on_both_sides_of_the_margin(ratio, hi, accuracy, passed, says):
+    result = check("10.1", capstone_frame(ratio, hi, accuracy))
+    assert bool(result) == passed and says in result.message
+    assert "expected the frame" in check("10.1", {"my design": 0.5}).message
+
+
+def test_capstone_count_exercise():
+    assert check("10.2", 16 * 16 * (32 + 256) + 32 * 256) and not check("10.2", 16 * 16 * 288)

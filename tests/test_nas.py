@@ -44,9 +44,9 @@ def test_build_matches_the_table_entries_and_runs():
     assert all(torch.equal(a, b) for a, b in zip(nas.build(arch).state_dict().values(), model.state_dict().values()))
 
 
-def test_describe_names_every_choice_that_exists():
+def test_short_name_names_every_choice_that_exists():
     arch = (nas.Stage(SEP, 5, 6, 24, 2), nas.Stage(INV, 5, 6, 32, 1), nas.Stage(SHUF, 5, 6, 48, 2))
-    assert nas.describe(arch) == "sep5-24×2 | inv5t6-32×1 | shuf3-48×2"
+    assert nas.short_name(arch) == "sep5-24×2 | inv5t6-32×1 | shuf3-48×2"
 
 
 def test_the_search_space_size_is_counted_not_multiplied():
@@ -142,7 +142,7 @@ def test_ranked_history_holds_each_architecture_once():
     history = [nas.Evaluation(arch, 0.9, 1.0, 0.9), nas.Evaluation(arch, 0.9, 1.0, 0.9)] + evaluations()
     ranked = nas.rescore(history, target_ms=1.0)
     assert len(ranked) == 3 and len({e.arch for e in ranked}) == 3
-    assert list(nas.history_frame(history).index).count(nas.describe(arch)) == 1
+    assert list(nas.history_frame(history).index).count(nas.short_name(arch)) == 1
 
 
 def test_stage_validation():

@@ -63,3 +63,13 @@ def test_predicted_vs_measured_counts_the_band():
 def test_search_progress_draws_one_line_per_search():
     figure = plots.search_progress({"evolution": [0.5, 0.6, 0.6], "random": [0.4, 0.55, 0.58]})
     assert [line.get_label() for line in figure.axes[0].lines] == ["evolution", "random"]
+
+
+def test_long_names_are_shortened_in_plots_not_in_tables():
+    long = "pick: inv5t6-64×3 | inv5t6-64×3 | shuf3-64×3 and something more"
+    assert plots.short_label("short") == "short"
+    short = plots.short_label(long)
+    assert len(short) == plots.LABEL_CHARS and short.startswith("pick: inv5t6") and short.endswith("more")
+    frame = frame_from({"reference": [1.0, 1.1, 1.0], long: [2.0, 2.1, 2.2]})
+    labels = [t.get_text() for t in plots.latency_bars(frame).axes[0].get_yticklabels()]
+    assert short in labels and long not in labels and long in frame.index

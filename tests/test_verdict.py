@@ -77,6 +77,22 @@ def test_per_mac_corrects_for_unequal_macs():
     assert V.per_mac(frame, "1:12").outcome == V.SLOWER
 
 
+def test_per_unit_judges_the_time_per_image_not_per_batch():
+    # batch 4 takes 1.95x the time of batch 1: slower per forward, but faster per image (the explorer of lesson 00)
+    frame = frame_from({"batch 1": steady(20), "batch 4": steady(39)})
+    assert V.speed(frame, "batch 4").outcome == V.SLOWER
+    per_image = V.per_unit(frame, "batch 4", 4, "image")
+    assert per_image.outcome == V.FASTER and "faster** per image" in per_image.text
+    assert per_image.numbers["hi"] < 0.5
+    frame = frame_from({"batch 1": steady(20), "batch 4": steady(100)})
+    assert V.per_unit(frame, "batch 4", 4, "image").outcome == V.SLOWER
+    wobble = [0.9, 1.1, 0.95, 1.05, 1.0, 0.9, 1.1, 0.95, 1.05]  # per-round ratios around exactly 4x the time
+    frame = frame_from({"batch 1": steady(20, wobble=0), "batch 4": [80 * w for w in wobble]})
+    assert V.per_unit(frame, "batch 4", 4, "image").outcome == V.SAME
+    with pytest.raises(ValueError, match="units"):
+        V.per_unit(frame, "batch 4", 0, "image")
+
+
 @pytest.mark.parametrize("times_,outcome", [
     ({"a": 12, "b": 13}, "holds"), ({"a": 12, "b": 10.0}, "partly holds"), ({"a": 8, "b": 12}, "contradicted"),
     ({"a": 10.01, "b": 9.99}, "cannot tell")])
@@ -129,7 +145,7 @@ def test_compare_ranges():
 
 
 def test_hook_overhead_three_outcomes():
-    layers = pd.DataFrame({"latency_ms": [1.0, 1.0]})
+    layers = pd.DataFrame({"median_ms": [1.0, 1.0]})
     for end_to_end, outcome in ((2.0, "close"), (1.0, "inflated"), (4.0, "below")):
         layers.attrs.update(model_latency_ms=end_to_end, method="host clock", clamped=1)
         verdict = V.hook_overhead(layers)
@@ -442,3 +458,11 @@ def test_predictions_say_over_and_under_without_signs():
     assert "5 % over" in verdict.text and "20 % under" in verdict.text and verdict.outcome == "outside the band"
     assert not NEGATIVE_PERCENT.search(verdict.text)
     assert V.predictions({"a": 1.05}, {"a": 1.0}).outcome == "within the band"
+
+
+def test_budget_with_a_fraction():
+    frame = frame_from({"slow": steady(10), "mine": steady(5), "close": steady(6, wobble=0.2)})
+    assert V.budget(frame, "mine", fraction=0.6).outcome == "within the budget"
+    assert "the budget is ×0.6" in V.budget(frame, "mine", fraction=0.6).text
+    assert V.budget(frame, "mine", fraction=0.4).outcome == "over the budget"
+    assert V.budget(frame, "close", fraction=0.6).outcome == "at the budget"

@@ -1,0 +1,114 @@
+"""The design advisor: each finding detected on a network built to break exactly that guideline and not on one
+built to respect it; the model left untouched; clear errors; the command and its HTML report."""
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from helpers import Raising, small_cnn
+from torch import nn
+
+import effedu
+from effedu import advisor, blocks, guidelines
+
+pytestmark = pytest.mark.slow  # each case profiles a network and times the changes: seconds each
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def guidelines_found(model, shape, **kwargs):
+    return set(effedu.advise(model, shape, progress=False, measure=False, **kwargs)["guideline"])
+
+
+def conv(c_in, c_out, k=1, groups=1, stride=1):
+    return nn.Conv2d(c_in, c_out, k, stride, k // 2, groups=groups, bias=False)
+
+
+BREAK_AND_RESPECT = {
+    "bottleneck cost: 1×1 convs hold most of the time": (
+        nn.Sequential(*[conv(256, 256) for _ in range(4)]), nn.Sequential(*[conv(64, 64, 3) for _ in range(4)]),
+        (1, 256, 14, 14), (1, 64, 14, 14)),
+    "G1: unequal 1×1 widths": (
+        nn.Sequential(conv(16, 256), conv(256, 16), conv(16, 16, 3)), nn.Sequential(conv(64, 64), conv(64, 64),
+                                                                                   conv(64, 64, 3)),
+        (1, 16, 28, 28), (1, 64, 28, 28)),
+    "G2: many groups in 1×1 convs": (
+        guidelines.g2_group_stack(8, 360, layers=4), guidelines.g2_group_stack(1, 128, layers=4),
+        (1, 360, 28, 28), (1, 128, 28, 28)),
+    "G3: fragmented blocks": (
+        guidelines.g3_fragment_stack(4, True, blocks=4), guidelines.g3_fragment_stack(1, False, blocks=4),
+        (1, 128, 28, 28), (1, 128, 28, 28)),
+    "depthwise convs far slower than their MACs": (
+        nn.Sequential(conv(256, 256, 3, groups=256), conv(256, 256), conv(256, 256, 3, groups=256), conv(256, 256)),
+        nn.Sequential(*[conv(128, 128, 3) for _ in range(3)]), (1, 256, 28, 28), (1, 128, 28, 28)),
+    "large early maps with small kernels": (
+        nn.Sequential(conv(3, 32, 3), conv(32, 32, 3), conv(32, 64, 3, stride=4), conv(64, 64, 3, stride=2)),
+        nn.Sequential(conv(3, 32, 7, stride=4), conv(32, 64, 3), conv(64, 64, 3), conv(64, 64, 3, stride=2)),
+        (1, 3, 96, 96), (1, 3, 96, 96)),
+    "unfolded BatchNorm": (blocks.ConvBNAct(32, 32, 3), nn.Sequential(conv(32, 32, 3), nn.ReLU()),
+                           (1, 32, 28, 28), (1, 32, 28, 28)),
+}
+
+
+@pytest.mark.parametrize("guideline", BREAK_AND_RESPECT)
+def test_each_guideline_found_where_broken_and_not_where_respected(guideline):
+    breaking, respecting, broken_shape, fine_shape = BREAK_AND_RESPECT[guideline]
+    assert guideline in guidelines_found(breaking, broken_shape)
+    assert guideline not in guidelines_found(respecting, fine_shape)
+
+
+def test_a_clean_network_gets_nothing_stands_out():
+    clean = nn.Sequential(conv(3, 64, 7, stride=4), nn.ReLU(inplace=True), conv(64, 64, 3), nn.ReLU(inplace=True))
+    frame = effedu.advise(clean, (1, 3, 64, 64), progress=False, measure=False)
+    assert len(frame) == 0 and "Nothing stands out" in frame.attrs["summary"]
+    assert list(frame.columns) == advisor.COLUMNS
+
+
+def test_measured_findings_are_timed_and_said_to_be_measured():
+    frame = effedu.advise(effedu.models.mobilenet_v2(0.5), (1, 3, 96, 96), progress=False)
+    measured = frame[frame["gain_kind"].str.startswith("measured")]
+    assert not measured.empty and (measured["expected_gain"] > 0).all()
+    assert all("faster" in s for s in measured["sentence"])  # reported only where the change clearly helped
+    estimated = frame[frame["gain_kind"].str.startswith(("estimate", "not"))]
+    assert all("estimate" in kind or "not" in kind for kind in estimated["gain_kind"])
+    assert list(frame["time_share"]) == sorted(frame["time_share"], reverse=True)
+
+
+def test_the_model_is_left_exactly_as_it_was():
+    model = effedu.models.mobilenet_v2(0.5).train()
+    model.features[0].register_forward_hook(lambda *args: None)
+    weights = {k: v.clone() for k, v in model.state_dict().items()}
+    buffers, threads = sorted(dict(model.named_buffers())), torch.get_num_threads()
+    hooks = [(dict(m._forward_hooks), dict(m._forward_pre_hooks)) for m in model.modules()]
+    effedu.advise(model, (1, 3, 64, 64), progress=False)
+    assert all(torch.equal(weights[k], v) for k, v in model.state_dict().items())
+    assert sorted(dict(model.named_buffers())) == buffers and torch.get_num_threads() == threads
+    assert [(dict(m._forward_hooks), dict(m._forward_pre_hooks)) for m in model.modules()] == hooks
+    assert model.training and all(m.training for m in model.modules())
+    assert all(m.inplace for m in model.modules() if isinstance(m, nn.ReLU6))
+
+
+def test_clear_errors():
+    with pytest.raises(TypeError, match="model must be a torch.nn.Module"):
+        effedu.advise("resnet", (1, 3, 64, 64), progress=False)
+    with pytest.raises(ValueError, match=r"x of shape \(1, 5, 16, 16\)"):
+        effedu.advise(small_cnn(), (1, 5, 16, 16), progress=False)
+    with pytest.raises(RuntimeError, match="model raised KeyError on x of shape"):
+        effedu.advise(Raising(), (1, 3, 16, 16), progress=False)
+    with pytest.raises(ValueError, match="--input"):
+        advisor.parse_shape("one,two")
+    with pytest.raises(ValueError, match="package.module:function"):
+        advisor.build_from("resnet50")
+
+
+def test_the_command_writes_its_html_report(tmp_path):
+    report = tmp_path / "report.html"
+    done = subprocess.run([sys.executable, "-m", "effedu", "advise", "effedu.models:shufflenet_v2", "--input",
+                           "1,3,64,64", "--html", str(report)], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "finding" in done.stdout or "Nothing stands out" in done.stdout
+    page = report.read_text()
+    assert "Design advice: effedu.models:shufflenet_v2" in page and "data:image/png;base64" in page
+    bad = subprocess.run([sys.executable, "-m", "effedu", "advise", "effedu.models:nothing", "--input", "1,3,8,8"],
+                         capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert bad.returncode == 2 and "has no 'nothing'" in bad.stderr
