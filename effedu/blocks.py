@@ -75,7 +75,7 @@ class DepthwiseSeparable(nn.Module):
         self.dw = ConvBNAct(in_channels, in_channels, kernel_size, stride, groups=in_channels)
         self.pw = ConvBNAct(in_channels, out_channels, 1)
 
-    def forward(self, x):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.pw(self.dw(x))
 
 
@@ -92,7 +92,7 @@ class FactorizedConv(nn.Module):
         self.vertical = ConvBNAct(in_channels, out_channels, (kernel_size, 1))
         self.horizontal = ConvBNAct(out_channels, out_channels, (1, kernel_size))
 
-    def forward(self, x):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.horizontal(self.vertical(x))
 
 
@@ -151,7 +151,7 @@ class LowRankConv(nn.Module):
         product = self.combine.weight.flatten(1) @ self.spatial.weight.flatten(1)  # (C_out, C_in·k²)
         return product.reshape(-1, in_channels, k, k)
 
-    def forward(self, x):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.combine(self.spatial(x))
 
 
@@ -177,7 +177,7 @@ class ChannelShuffle(nn.Module):
         _positive(groups=groups)
         self.groups = groups
 
-    def forward(self, x):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         n, c, h, w = x.shape
         _divides(self.groups, "groups", channels=c)
         return x.view(n, self.groups, c // self.groups, h, w).transpose(1, 2).reshape(n, c, h, w)
@@ -214,7 +214,7 @@ class ShuffleNetV1Unit(nn.Module):
         self.shortcut = nn.AvgPool2d(3, 2, 1) if stride == 2 else nn.Identity()
         self.relu = nn.ReLU(inplace=True)
 
-    def forward(self, x):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.pw_linear(self.dw(self.shuffle(self.pw(x))))
         if self.stride == 2:
             return self.relu(torch.cat([self.shortcut(x), out], 1))  # C_in + (C_out − C_in) channels
@@ -253,7 +253,7 @@ class ShuffleNetV2Unit(nn.Module):
                                    ConvBNAct(branch, branch, 1))
         self.shuffle = ChannelShuffle(2)
 
-    def forward(self, x):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.stride == 1:
             passed, x = x.chunk(2, dim=1)  # channel split: a view, no copy
             out = torch.cat([passed, self.right(x)], 1)
@@ -282,7 +282,7 @@ class InvertedResidual(nn.Module):
         self.dw = ConvBNAct(hidden, hidden, kernel_size, stride, groups=hidden, act=nn.ReLU6)
         self.pw_linear = ConvBNAct(hidden, out_channels, 1, act=None)
 
-    def forward(self, x):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.pw_linear(self.dw(self.pw(x)))
         return x + out if self.use_residual else out
 
@@ -312,7 +312,7 @@ class BasicBlock(nn.Module):
         self.shortcut = _projection(in_channels, out_channels, stride) if shortcut else None
         self.relu = nn.ReLU(inplace=True) if relu else nn.Identity()
 
-    def forward(self, x):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.conv2(self.conv1(x))
         if self.shortcut is not None:
             out = out + self.shortcut(x)
@@ -340,7 +340,7 @@ class Bottleneck(nn.Module):
         self.shortcut = _projection(in_channels, out_channels, stride) if shortcut else None
         self.relu = nn.ReLU(inplace=True) if relu else nn.Identity()
 
-    def forward(self, x):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.expand(self.conv(self.reduce(x)))
         if self.shortcut is not None:
             out = out + self.shortcut(x)
@@ -368,7 +368,7 @@ class CReLU(nn.Module):
     C output channels cost the MACs of C/2. 0 MACs, 0 params here; one copy (the cat).
     """
 
-    def forward(self, x):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         return torch.relu(torch.cat([x, -x], 1))
 
 
@@ -393,7 +393,7 @@ class RDCL(nn.Module):
         self.pool2 = nn.MaxPool2d(3, 2, 1)
         self.out_channels = 2 * widths[1]
 
-    def forward(self, x):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.pool1(self.crelu1(self.conv1(x)))  # (N, 48, H/8, W/8)
         return self.pool2(self.crelu2(self.conv2(x)))  # (N, 128, H/32, W/32)
 
@@ -411,7 +411,7 @@ class FaceBoxesInception(nn.Module):
         self.branch3 = nn.Sequential(ConvBNAct(in_channels, 24, 1), ConvBNAct(24, 32, 3))
         self.branch33 = nn.Sequential(ConvBNAct(in_channels, 24, 1), ConvBNAct(24, 32, 3), ConvBNAct(32, 32, 3))
 
-    def forward(self, x):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         return torch.cat([self.branch1(x), self.branch_pool(x), self.branch3(x), self.branch33(x)], 1)
 
 

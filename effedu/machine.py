@@ -16,8 +16,8 @@ import torch
 from torch import nn
 
 from ._runtime import Device
-from .cpus import affinity_cores, available_cores, cpu_quota
 from .counting import count_macs, memory_traffic
+from .cpus import available_cores, cpu_quota
 from .timing import measure_latency
 
 

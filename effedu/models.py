@@ -37,7 +37,7 @@ class MobileNetV1(nn.Module):
         self.features = nn.Sequential(*layers)
         self.classifier = Classifier(channels, num_classes)
 
-    def forward(self, x):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier(self.features(x))
 
 
@@ -64,7 +64,7 @@ class MobileNetV2(nn.Module):
         self.features = nn.Sequential(*layers)
         self.classifier = Classifier(last_channels, num_classes, dropout=0.2)
 
-    def forward(self, x):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier(self.features(x))
 
 
@@ -95,7 +95,7 @@ class ShuffleNetV1(nn.Module):
         self.features = nn.Sequential(*layers)
         self.classifier = Classifier(channels, num_classes)
 
-    def forward(self, x):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier(self.features(x))
 
 
@@ -122,7 +122,7 @@ class ShuffleNetV2(nn.Module):
         self.features = nn.Sequential(*layers)
         self.classifier = Classifier(conv5, num_classes)
 
-    def forward(self, x):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier(self.features(x))
 
 
@@ -144,7 +144,7 @@ class ResNet(nn.Module):
         self.layer1, self.layer2, self.layer3, self.layer4 = stages
         self.classifier = Classifier(channels, num_classes)
 
-    def forward(self, x):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.stem(x)  # (N, 64, H/4, W/4)
         x = self.layer4(self.layer3(self.layer2(self.layer1(x))))  # (N, C, H/32, W/32)
         return self.classifier(x)
@@ -170,7 +170,7 @@ class FaceBoxes(nn.Module):
         self.conf_heads = nn.ModuleList(nn.Conv2d(c, a * num_classes, 3, padding=1)
                                         for c, a in zip(scales, self.anchors_per_position))
 
-    def forward(self, x):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         s1 = self.inception(self.rdcl(x))  # (N, 128, H/32, W/32)
         s2 = self.conv3(s1)  # (N, 256, H/64, W/64)
         s3 = self.conv4(s2)  # (N, 256, H/128, W/128)

@@ -3,10 +3,10 @@ the matplotlib ``Figure``, made without pyplot (so a notebook shows it once — 
 an explorer can draw one from its worker thread)."""
 from __future__ import annotations
 
-import matplotlib
 import numpy as np
 import pandas as pd
 import torch
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from .profiling import achieved_gflops
@@ -46,6 +46,20 @@ def _axes(ax, figsize):
     return _figure(figsize)
 
 
+def _finish(fig: Figure, ax: Axes, xlabel: str, ylabel: str, title: str, *, from_zero: bool = False,
+            legend_size: int = 8) -> Figure:
+    """Labels, a legend, a title and a tight layout; ``from_zero`` starts the y axis at 0 (so heights compare
+    honestly)."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if from_zero:
+        ax.set_ylim(bottom=0)
+    ax.legend(fontsize=legend_size)
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
 def _results(data) -> dict:
     """{name: LatencyResult} from a compare_latency frame, one LatencyResult, or a list of them."""
     if isinstance(data, pd.DataFrame):
@@ -55,7 +69,7 @@ def _results(data) -> dict:
     return {result.name or f"run {i + 1}": result for i, result in enumerate(data)}
 
 
-def latency_bars(frame: pd.DataFrame, ax=None, title: str = "") -> matplotlib.figure.Figure:
+def latency_bars(frame: pd.DataFrame, ax: Axes | None = None, title: str = "") -> Figure:
     """Median latency per candidate with IQR whiskers, each bar labelled with its ratio to the first."""
     fig, ax = _axes(ax, (_width(frame.index), 0.6 + 0.45 * len(frame)))
     names = [short_label(n) for n in list(frame.index)[::-1]]
@@ -74,7 +88,7 @@ def latency_bars(frame: pd.DataFrame, ax=None, title: str = "") -> matplotlib.fi
     return fig
 
 
-def latency_distribution(data, ax=None, title: str = "") -> matplotlib.figure.Figure:
+def latency_distribution(data, ax: Axes | None = None, title: str = "") -> Figure:
     """Every sample of every candidate (box plot + points): the spread a single number hides. ``data``: a
     ``compare_latency`` frame, a ``LatencyResult`` or a list of them."""
     results = _results(data)
@@ -92,7 +106,7 @@ def latency_distribution(data, ax=None, title: str = "") -> matplotlib.figure.Fi
     return fig
 
 
-def three_goals(frame: pd.DataFrame, title: str = "") -> matplotlib.figure.Figure:
+def three_goals(frame: pd.DataFrame, title: str = "") -> Figure:
     """Params, MACs and measured latency side by side, each relative to the first candidate."""
     columns = [("params", "parameters"), ("macs", "MACs"), ("median_ms", "measured latency")]
     fig, axes = _figure((11, 0.9 + 0.45 * len(frame)), 3, sharey=True)
@@ -111,7 +125,7 @@ def three_goals(frame: pd.DataFrame, title: str = "") -> matplotlib.figure.Figur
     return fig
 
 
-def macs_vs_latency(frame: pd.DataFrame, ax=None, title: str = "") -> matplotlib.figure.Figure:
+def macs_vs_latency(frame: pd.DataFrame, ax: Axes | None = None, title: str = "") -> Figure:
     """Scatter of MACs against measured latency, one labelled point per candidate."""
     fig, ax = _axes(ax, (6, 4.5))
     ax.scatter(frame["macs"] / 1e6, frame["median_ms"], color=_BAR)
@@ -127,23 +141,18 @@ def macs_vs_latency(frame: pd.DataFrame, ax=None, title: str = "") -> matplotlib
     return fig
 
 
-def sample_trace(data, ax=None, title: str = "") -> matplotlib.figure.Figure:
+def sample_trace(data, ax: Axes | None = None, title: str = "") -> Figure:
     """Each candidate's samples in the order they were taken: warm-up effects and drift show as slopes.
     ``data``: a ``compare_latency`` frame, a ``LatencyResult`` or a list of them."""
     fig, ax = _axes(ax, (7, 3.5))
     for name, result in _results(data).items():
         ax.plot(range(1, len(result.samples) + 1), result.samples, "o-", ms=3, label=name)
-    ax.set_xlabel("sample number (in time order)")
-    ax.set_ylabel("ms per forward")
-    ax.set_ylim(bottom=0)
-    ax.legend(fontsize=8)
-    ax.set_title(title or "Samples in the order they were taken")
-    fig.tight_layout()
-    return fig
+    return _finish(fig, ax, "sample number (in time order)", "ms per forward",
+                   title or "Samples in the order they were taken", from_zero=True)
 
 
-def ratio_sweep(frame: pd.DataFrame, x: str, series: str, candidate: str, ax=None,
-                title: str = "") -> matplotlib.figure.Figure:
+def ratio_sweep(frame: pd.DataFrame, x: str, series: str, candidate: str, ax: Axes | None = None,
+                title: str = "") -> Figure:
     """Measured time ratio (solid) and MAC ratio (dashed) of ``candidate`` to the baseline, against ``x``, one
     line per value of ``series`` — where a promised saving becomes speed, and where it does not."""
     fig, ax = _axes(ax, (7, 4.2))
@@ -164,8 +173,8 @@ def ratio_sweep(frame: pd.DataFrame, x: str, series: str, candidate: str, ax=Non
     return fig
 
 
-def roofline(layers: pd.DataFrame, peaks: dict, ax=None, title: str = "", color_by: str = "kind",
-             ) -> matplotlib.figure.Figure:
+def roofline(layers: pd.DataFrame, peaks: dict, ax: Axes | None = None, title: str = "", color_by: str = "kind",
+             ) -> Figure:
     """Each layer of a ``profile_layers`` frame on this machine's roofline: arithmetic intensity (FLOP/byte)
     against achieved GFLOP/s, under min(peak, bandwidth × intensity) from ``machine.machine_peaks``."""
     fig, ax = _axes(ax, (7, 4.5))
@@ -180,15 +189,11 @@ def roofline(layers: pd.DataFrame, peaks: dict, ax=None, title: str = "", color_
     ax.axvline(ridge, color="grey", ls=":", lw=0.8)
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlabel("arithmetic intensity, FLOP per byte moved")
-    ax.set_ylabel("achieved GFLOP/s")
-    ax.legend(fontsize=7)
-    ax.set_title(title or "Roofline: left of the dotted line, memory bound")
-    fig.tight_layout()
-    return fig
+    return _finish(fig, ax, "arithmetic intensity, FLOP per byte moved", "achieved GFLOP/s",
+                   title or "Roofline: left of the dotted line, memory bound", legend_size=7)
 
 
-def connectivity_maps(maps: dict, title: str = "") -> matplotlib.figure.Figure:
+def connectivity_maps(maps: dict, title: str = "") -> Figure:
     """Side-by-side boolean maps (output channel × input channel) from ``structure.connectivity``."""
     fig, axes = _figure((3.4 * len(maps), 3.4), len(maps), squeeze=False)
     for ax, (name, reach) in zip(axes[0], maps.items()):
@@ -201,7 +206,7 @@ def connectivity_maps(maps: dict, title: str = "") -> matplotlib.figure.Figure:
     return fig
 
 
-def singular_values(weights: dict, ax=None, title: str = "") -> matplotlib.figure.Figure:
+def singular_values(weights: dict, ax: Axes | None = None, title: str = "") -> Figure:
     """Normalised singular values of conv filter banks (each reshaped to C_out × C_in·k²): a fast decay means
     a low-rank factorization loses little."""
     fig, ax = _axes(ax, (6, 3.8))
@@ -218,7 +223,7 @@ def singular_values(weights: dict, ax=None, title: str = "") -> matplotlib.figur
 
 
 def relative_speed(table: pd.DataFrame, title: str = "", ylabel: str = "speed relative to the baseline",
-                   ) -> matplotlib.figure.Figure:
+                   ) -> Figure:
     """Grouped bars: one group per row (setting), one bar per column (this machine, a paper's devices).
     Missing values (settings a paper did not report) are left out."""
     fig, ax = _figure((6.5, 3.8))
@@ -230,7 +235,7 @@ def relative_speed(table: pd.DataFrame, title: str = "", ylabel: str = "speed re
     return fig
 
 
-def g1_memory(counted: pd.DataFrame, hw: int, macs_per_position: int, title: str = "") -> matplotlib.figure.Figure:
+def g1_memory(counted: pd.DataFrame, hw: int, macs_per_position: int, title: str = "") -> Figure:
     """ShuffleNetV2's G1: memory traffic of one 1×1 conv (elements) against c2/c1 at equal MACs. The curve is
     hw·(c1 + c2) + c1·c2 with c1·c2 fixed; the dashed line its minimum 2·hw·√(c1c2) + c1c2, reached at c1 = c2.
     ``counted`` holds the counted settings: columns ``width_ratio`` and ``elements``."""
@@ -241,17 +246,12 @@ def g1_memory(counted: pd.DataFrame, hw: int, macs_per_position: int, title: str
     bound = 2 * hw * np.sqrt(macs_per_position) + macs_per_position
     ax.axhline(bound, color="grey", ls="--", label=f"lower bound (c1 = c2): {bound:,.0f}")
     ax.scatter(counted["width_ratio"], counted["elements"], color=_HIGHLIGHT, zorder=3, label="counted by effedu")
-    ax.set_xlabel("c2 / c1 at equal MACs")
-    ax.set_ylabel("elements moved per 1×1 conv")
-    ax.set_ylim(bottom=0)
-    ax.legend(fontsize=8)
-    ax.set_title(title or "G1: equal channel widths minimise memory traffic")
-    fig.tight_layout()
-    return fig
+    return _finish(fig, ax, "c2 / c1 at equal MACs", "elements moved per 1×1 conv",
+                   title or "G1: equal channel widths minimise memory traffic", from_zero=True)
 
 
 def share_bars(table: pd.DataFrame, columns: tuple = ("macs_share", "time_share"), title: str = "",
-               ) -> matplotlib.figure.Figure:
+               ) -> Figure:
     """Side-by-side horizontal bars of shares per row (e.g. per stage: share of the MACs and of the time)."""
     fig, ax = _figure((6.5, 0.8 + 0.5 * len(table)))
     table[list(columns)][::-1].plot.barh(ax=ax)
@@ -262,7 +262,7 @@ def share_bars(table: pd.DataFrame, columns: tuple = ("macs_share", "time_share"
     return fig
 
 
-def accuracy_latency(frames: dict, ax=None, title: str = "") -> matplotlib.figure.Figure:
+def accuracy_latency(frames: dict, ax: Axes | None = None, title: str = "") -> Figure:
     """Accuracy against measured latency, one colour per group of designs (``{group: frame}``), with the
     Pareto front of all of them drawn as a line: the designs nothing else beats on both axes."""
     fig, ax = _axes(ax, (7, 4.5))
@@ -274,15 +274,11 @@ def accuracy_latency(frames: dict, ax=None, title: str = "") -> matplotlib.figur
                         textcoords="offset points")
     front = everything.loc[pareto_front(everything)].sort_values("median_ms")
     ax.step(front["median_ms"], front["accuracy"], where="post", color="grey", lw=1, label="Pareto front")
-    ax.set_xlabel("median latency, ms (batch 1)")
-    ax.set_ylabel("test accuracy")
-    ax.legend(fontsize=7)
-    ax.set_title(title or "Accuracy against measured latency")
-    fig.tight_layout()
-    return fig
+    return _finish(fig, ax, "median latency, ms (batch 1)", "test accuracy",
+                   title or "Accuracy against measured latency", legend_size=7)
 
 
-def predicted_vs_measured(predicted, measured, title: str = "") -> matplotlib.figure.Figure:
+def predicted_vs_measured(predicted, measured, title: str = "") -> Figure:
     """Left: predicted against measured latency with the ±10 % band. Right: the distribution of the errors."""
     predicted, measured = np.asarray(predicted, float), np.asarray(measured, float)
     if len(predicted) != len(measured):
@@ -308,7 +304,7 @@ def predicted_vs_measured(predicted, measured, title: str = "") -> matplotlib.fi
     return fig
 
 
-def search_progress(curves: dict, title: str = "") -> matplotlib.figure.Figure:
+def search_progress(curves: dict, title: str = "") -> Figure:
     """Best reward so far against the number of networks evaluated, one line per search (``nas.best_so_far``)."""
     fig, ax = _axes(None, (6.5, 3.8))
     for i, (name, curve) in enumerate(curves.items()):

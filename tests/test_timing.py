@@ -114,6 +114,7 @@ def test_comparison_stats_rows():
     frame = comparison_stats({"a": [2.0, 4.0, 6.0], "b": [1.0, 1.0, 9.0]})
     assert frame.loc["a", "ratio"] == 1.0 and frame.loc["b", "median_ms"] == 1.0
     assert frame.loc["b", "ratio"] == pytest.approx(0.5) and frame.loc["b", "min_ms"] == 1.0
+    assert frame.loc["a", "iqr_ms"] == 2.0  # inclusive quartiles 3 and 5
     with pytest.raises(ValueError, match="at least one"):
         comparison_stats({})
 

@@ -36,6 +36,8 @@ def test_try_compile_builds_a_model_that_computes_the_same():
     model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU())
     compiled, reason = transforms.try_compile(model, (1, 3, 8, 8))
     assert reason == "" and compiled is not None  # this machine has a C++ compiler (CI installs gcc with Python)
+    assert compiled is not model and hasattr(compiled, "_orig_mod")  # really compiled, not the model handed back
+    assert compiled.effedu_kernels  # and the kernels Inductor generated were read
     x = torch.randn(1, 3, 8, 8)
     with torch.no_grad():
         assert torch.allclose(compiled(x), model(x), atol=1e-5)
