@@ -59,7 +59,8 @@ def main(argv: list[str] | None = None) -> int:
 
         try:
             model, shape = advisor.build_from(args.model), advisor.parse_shape(args.input)
-            findings = advisor.advise(model, shape, device=args.device, threads=args.threads, compile=args.compile)
+            findings = advisor.advise(model, shape, device=args.device, threads=args.threads, compile=args.compile,
+                                     name=args.model)
         except (TypeError, ValueError, RuntimeError) as err:
             print(f"effedu advise: {err}", file=sys.stderr)
             return 2

@@ -52,13 +52,15 @@ COLUMNS = ["guideline", "lesson", "where", "time_share", "time_share_lo", "time_
 
 
 def advise(model: nn.Module, x: InputLike, *, device: Device = None, threads: int | None = 1,
-           measure: bool = True, compile: bool = False, progress: bool = True) -> pd.DataFrame:
+           measure: bool = True, compile: bool = False, progress: bool = True, name: str | None = None
+           ) -> pd.DataFrame:
     """Check the course's guidelines on ``model`` at input ``x`` (a tensor or a shape such as (1, 3, 224, 224)),
     measured on ``device`` with ``threads``. One row per finding, the largest time share first; columns
     ``COLUMNS``. ``measure=False`` skips timing the changes effedu can apply (their findings then rest on the
     structure alone, gain "not measured"); ``compile=True`` also times ``torch.compile`` (tens of seconds).
     ``frame.attrs``: ``summary`` (a sentence), ``model_latency_ms``, ``method``, ``device``, ``threads``,
-    ``seconds``, ``checked`` (the guidelines checked and found fine)."""
+    ``seconds``, ``checked`` (the guidelines checked and found fine). ``name`` names the network in the summary
+    (default: its class name)."""
     started = time.perf_counter()
     model = check_model(model)
     forward_ms, shape = _first_run(model, x, device, threads)
@@ -77,7 +79,7 @@ def advise(model: nn.Module, x: InputLike, *, device: Device = None, threads: in
     checked += fixes["checked"]
     frame = pd.DataFrame(findings, columns=COLUMNS)
     frame = frame.sort_values("time_share", ascending=False, ignore_index=True)
-    summary = verdict.advice_summary(len(frame), checked)
+    summary = verdict.advice_summary(len(frame), checked, name or type(model).__name__)
     frame.attrs.update(summary=summary.text, model_latency_ms=layers.attrs["model_latency_ms"],
                        method=layers.attrs["method"], device=layers.attrs["device"], threads=layers.attrs["threads"],
                        seconds=time.perf_counter() - started, checked=checked, layers=layers)

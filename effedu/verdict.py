@@ -872,13 +872,14 @@ def finding(guideline: str, where: str, share: tuple, measured: str, suggestion:
     return Verdict("finding", text, {"share": value, "gain": gain})
 
 
-def advice_summary(findings: int, checked: Sequence[str]) -> Verdict:
-    """The advisor's one-line summary: **nothing stands out** when no guideline was broken measurably."""
+def advice_summary(findings: int, checked: Sequence[str], name: str = "The network") -> Verdict:
+    """The advisor's one-line summary for the network ``name``: **nothing stands out** when no guideline was broken
+    measurably."""
     if findings == 0:
-        return Verdict("nothing stands out", "**Nothing stands out**: every guideline checked (" + ", ".join(checked)
-                       + ") is respected or its remedy gave no clear gain on this machine.", {})
-    return Verdict("findings", f"**{findings} finding(s)**, largest share of the time first; checked and fine: "
-                   + (", ".join(checked) or "none") + ".", {"findings": findings})
+        return Verdict("nothing stands out", f"{name}: **nothing stands out** — every guideline checked ("
+                       + ", ".join(checked) + ") is respected or its remedy gave no clear gain on this machine.", {})
+    return Verdict("findings", f"{name}: **{findings} finding(s)**, largest share of the time first; checked and "
+                   "fine: " + (", ".join(checked) or "none") + ".", {"findings": findings})
 
 
 __all__ = [

@@ -60,7 +60,7 @@ def test_each_guideline_found_where_broken_and_not_where_respected(guideline):
 def test_a_clean_network_gets_nothing_stands_out():
     clean = nn.Sequential(conv(3, 64, 7, stride=4), nn.ReLU(inplace=True), conv(64, 64, 3), nn.ReLU(inplace=True))
     frame = effedu.advise(clean, (1, 3, 64, 64), progress=False, measure=False)
-    assert len(frame) == 0 and "Nothing stands out" in frame.attrs["summary"]
+    assert len(frame) == 0 and frame.attrs["summary"].startswith("Sequential: **nothing stands out**")
     assert list(frame.columns) == advisor.COLUMNS
 
 
@@ -106,7 +106,8 @@ def test_the_command_writes_its_html_report(tmp_path):
     done = subprocess.run([sys.executable, "-m", "effedu", "advise", "effedu.models:shufflenet_v2", "--input",
                            "1,3,64,64", "--html", str(report)], capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
-    assert "finding" in done.stdout or "Nothing stands out" in done.stdout
+    assert "effedu.models:shufflenet_v2: " in done.stdout  # the summary names the network
+    assert "finding" in done.stdout or "nothing stands out" in done.stdout
     page = report.read_text()
     assert "Design advice: effedu.models:shufflenet_v2" in page and "data:image/png;base64" in page
     bad = subprocess.run([sys.executable, "-m", "effedu", "advise", "effedu.models:nothing", "--input", "1,3,8,8"],
