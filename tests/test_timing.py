@@ -1,8 +1,12 @@
 """Interleaved timing and the statistics of a comparison (pure functions of the sample lists, tested on scripted
 samples); no test asserts a time."""
+import os
 import random
 import statistics
+import subprocess
+import sys
 import time
+import warnings
 
 import pytest
 import torch
@@ -151,6 +155,44 @@ def test_noisy_measurement_warns_with_advice():
     with pytest.warns(effedu.NoisyMeasurementWarning, match="close other programs"):
         result = effedu.measure_latency(Jittery(), (1, 4), warmup=0, repeats=8, number=1)
     assert result.noisy
+
+
+def neighbours_on(cpu: int, bursty: bool, count: int = 3) -> list:
+    """Busy processes pinned to ``cpu``, like other users' kernels on an oversubscribed hub node: always busy, or
+    busy and idle in random bursts of 5–80 ms."""
+    loop = ("while True:\n    end = time.perf_counter() + random.uniform(0.005, 0.08)\n"
+            "    while time.perf_counter() < end: pass\n    time.sleep(random.uniform(0.005, 0.08))"
+            if bursty else "while True: pass")
+    code = f"import os, random, time\nos.sched_setaffinity(0, {{{cpu}}})\nrandom.seed(os.getpid())\n{loop}"
+    return [subprocess.Popen([sys.executable, "-c", code]) for _ in range(count)]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="pinning to one core needs Linux")
+@pytest.mark.parametrize("bursty", [True, False])
+def test_a_starved_kernel_is_warned_about_or_still_compares_fairly(bursty):
+    # The kernel shares its one core with three busy neighbours. Bursty neighbours make the samples spread: the
+    # noise warning fires and twins get no winner. Steady ones only slow every sample alike (the scheduler shares
+    # the core fairly): the paired ratio of two identical networks stays near 1.
+    cpu, saved = min(os.sched_getaffinity(0)), os.sched_getaffinity(0)
+    neighbours = neighbours_on(cpu, bursty)
+    os.sched_setaffinity(0, {cpu})
+    try:
+        time.sleep(0.5)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            frame = effedu.compare_latency({"a": small_cnn(), "b": small_cnn()}, (1, 3, 64, 64), threads=1,
+                                           repeats=15, counts=False)
+    finally:
+        os.sched_setaffinity(0, saved)
+        for neighbour in neighbours:
+            neighbour.kill()
+            neighbour.wait()
+    if bursty:
+        assert any(issubclass(w.category, effedu.NoisyMeasurementWarning) for w in caught)
+        assert frame.loc["b", "ratio_lo"] < 1 < frame.loc["b", "ratio_hi"]  # twins: no winner declared
+    else:
+        assert 0.9 < frame.loc["b", "ratio"] < 1.1  # every sample ~4x slower, the paired ratio still ~1
 
 
 def test_min_repeats_stops_a_slow_comparison_early():
