@@ -30,6 +30,7 @@ from tqdm.auto import tqdm
 from . import plots, profiling, transforms, verdict
 from ._runtime import Device, InputLike, check_model, guarded_run, run_model
 from .counting import record_ops
+from .machine import device_words
 from .timing import NoisyMeasurementWarning, compare_latency
 
 # --- when a finding stands out: every threshold in one place ------------------------------------------------
@@ -359,7 +360,8 @@ def report_html(findings: pd.DataFrame, title: str) -> str:
     rows = "".join(f"<li>{html.escape(s).replace('**', '')}</li>" for s in findings["sentence"])
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title></head>"
             "<body style='font-family:sans-serif;max-width:1000px;margin:2em auto'>"
-            f"<h1>Design advice: {html.escape(title)}</h1><p>Measured on {html.escape(findings.attrs['device'])} "
-            f"({findings.attrs['threads']} thread(s)), {findings.attrs['model_latency_ms']:.2f} ms per forward; "
+            f"<h1>Design advice: {html.escape(title)}</h1><p>Measured on "
+            f"{html.escape(device_words(findings.attrs['device'], findings.attrs['threads']))}, "
+            f"{findings.attrs['model_latency_ms']:.2f} ms per forward; "
             f"{html.escape(findings.attrs['summary'].replace('**', ''))}</p><ol>{rows}</ol>"
             f"<img alt='time shares' src='data:image/png;base64,{image}'></body></html>")

@@ -9,6 +9,7 @@ import torch
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from .machine import device_words
 from .profiling import achieved_gflops
 from .timing import LatencyResult
 from .verdict import num, pareto_front, pct
@@ -81,8 +82,9 @@ def latency_bars(frame: pd.DataFrame, ax: Axes | None = None, title: str = "") -
     for y, (median, half, ratio) in enumerate(zip(medians, half_iqr, frame["ratio"].to_numpy()[::-1])):
         ax.text(median + half, y, f"  {num(median)} ms  (×{num(ratio)})", va="center", fontsize=9)
     ax.set_xlim(0, (medians + half_iqr).max() * 1.5)
-    ax.set_xlabel(f"median latency, ms (whiskers: IQR) — {frame.attrs.get('device', '')}, "
-                  f"{frame.attrs.get('threads', '?')} thread(s)")
+    measured_on = (f" — {device_words(frame.attrs['device'], frame.attrs.get('threads'))}"
+                   if frame.attrs.get("device") else "")
+    ax.set_xlabel(f"median latency, ms (whiskers: IQR){measured_on}")
     ax.set_title(title or "Measured latency (first = baseline)")
     fig.tight_layout()
     return fig

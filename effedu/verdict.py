@@ -507,7 +507,7 @@ def setup(device, threads: int = 1) -> Verdict:
     facts = core_facts()
     if kind == "cpu":
         text = (f"Timings in this lesson run on **{device_words(device, threads)}** of *{cpu_name()}* "
-                f"({facts['usable cores']} usable core(s) here): stable, and comparable with the papers' "
+                f"({facts['usable cores']} usable {'core' if facts['usable cores'] == 1 else 'cores'} here): stable, and comparable with the papers' "
                 "single-core phone numbers.")
     else:
         text = (f"Timings in this lesson run on **{device_words(device, threads)}**; experiments about threads run "
@@ -524,7 +524,8 @@ def cores(facts: Mapping | None = None) -> Verdict:
     if usable == 1:
         return Verdict("one core", f"This notebook may use **1 core**{limit}: there is no second core to compare "
                        "with here — on a laptop with more cores, try it.", dict(facts))
-    text = f"This notebook may use **{usable} cores**{limit}; torch starts with {facts['torch threads']} thread(s)"
+    text = f"This notebook may use **{usable} cores**{limit}; torch starts with "
+    text += f"{facts['torch threads']} {'thread' if facts['torch threads'] == 1 else 'threads'}"
     if variables and facts["torch threads"] < usable:
         text += (f" because {', '.join(f'{k}={v}' for k, v in variables.items())} is set — effedu sets the thread "
                  f"count itself, so the comparison below uses all {usable} usable cores")
