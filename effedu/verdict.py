@@ -97,7 +97,8 @@ def _side(outcome: str) -> str | None:
 
 
 def _range(lo: float, hi: float) -> str:
-    return f"×{num(lo)}–{num(hi)}"
+    """'×0.98–0.9996': a range wholly below (or above) 1 never prints an end as 1."""
+    return f"×{num(lo, 'above' if lo > 1 else None)}–{num(hi, 'below' if hi < 1 else None)}"
 
 
 # --- the paired comparison --------------------------------------------------------------------------------
@@ -506,9 +507,10 @@ def setup(device, threads: int = 1) -> Verdict:
     kind = str(device).split(":")[0]
     facts = core_facts()
     if kind == "cpu":
+        usable = facts["usable cores"]
         text = (f"Timings in this lesson run on **{device_words(device, threads)}** of *{cpu_name()}* "
-                f"({facts['usable cores']} usable {'core' if facts['usable cores'] == 1 else 'cores'} here): stable, and comparable with the papers' "
-                "single-core phone numbers.")
+                f"({usable} usable {'core' if usable == 1 else 'cores'} here): stable, and comparable with the "
+                "papers' single-core phone numbers.")
     else:
         text = (f"Timings in this lesson run on **{device_words(device, threads)}**; experiments about threads run "
                 f"on the CPU (*{cpu_name()}*) on purpose, and say so.")

@@ -52,6 +52,8 @@ def test_a_decided_ratio_never_prints_as_one():
     verdict = V.speed(frame, "hair")
     assert verdict.outcome == V.FASTER
     assert "×1.00," not in verdict.text and "time ×0.9996" in verdict.text
+    frame = frame_from({"base": [10.0] * 9, "hair": [9.8] * 4 + [9.9996] * 5})
+    assert "paired range ×0.98–0.99996" in V.speed(frame, "hair").text  # not "×0.98–1"
 
 
 # --- promise, per MAC ------------------------------------------------------------------------------------------
@@ -325,6 +327,12 @@ def test_random_frames_never_contradict_themselves():
             speed = V.speed(frame, name)
             check_sentence(speed.text, speed.outcome, WORDS)
             shown = float(re.search(r"time ×([0-9][0-9,]*(?:\.[0-9]+)?)", speed.text).group(1).replace(",", ""))
+            low, high = (float(v.replace(",", "")) for v in
+                         re.search(r"paired range ×([0-9][0-9,]*(?:\.[0-9]+)?)–([0-9][0-9,]*(?:\.[0-9]+)?)",
+                                   speed.text).groups())
+            # the printed range sits on the side of 1 its outcome says, never with an end printed as 1
+            assert (high < 1) if speed.outcome == V.FASTER else (low > 1) if speed.outcome == V.SLOWER \
+                else (low <= 1 <= high)
             if speed.outcome == V.FASTER:
                 assert shown < 1 and float(re.search(r"([0-9.]+)× as fast", speed.text).group(1)) > 1
                 assert "slower" not in speed.text
