@@ -33,6 +33,7 @@ from ._runtime import (Device, InputLike, check_model, in_kernel, make_input, mo
 from .counting import count_params, record_ops
 
 NOISY_IQR_FRACTION = 0.10  # warn when the IQR exceeds 10 % of the median
+STARVED_CPU_SHARE = 0.6  # at one CPU thread, CPU time under 60 % of the wall time: the core was shared
 
 
 class NoisyMeasurementWarning(UserWarning):
@@ -182,10 +183,11 @@ Progress = Callable[[int, int], None]  # (rounds done, rounds planned)
 
 def _run_interleaved(runs: list[_Run], device: torch.device, *, warmup: int, repeats: int, budget_s: float,
                      number: int | None, interleave: bool, progress: bool | Progress,
-                     min_repeats: int | None) -> None:
+                     min_repeats: int | None) -> float:
     """Warm up, calibrate ``number`` so each block takes budget_s / repeats, then sample round-robin.
     ``min_repeats``: stop after that many rounds once the whole timing has used ``budget_s`` per candidate (a cap
-    for interactive use: a slow setting gets fewer, not longer, rounds)."""
+    for interactive use: a slow setting gets fewer, not longer, rounds). Returns the process's CPU time over the
+    wall time while sampling: about 1 for a CPU-bound model at one thread on a core of its own."""
     for c in runs:
         if c.threads is not None:
             set_threads(c.threads)
@@ -197,6 +199,7 @@ def _run_interleaved(runs: list[_Run], device: torch.device, *, warmup: int, rep
     bar = tqdm(total=repeats, desc="timing (round-robin)" if interleave else "timing (one after another)",
                disable=progress is not True, leave=False)
     deadline = time.perf_counter() + budget_s * len(runs)
+    wall_start, cpu_start = time.perf_counter(), time.process_time()
     with garbage_collector_off(), bar:
         if interleave:
             for round_index in range(repeats):
@@ -212,6 +215,7 @@ def _run_interleaved(runs: list[_Run], device: torch.device, *, warmup: int, rep
             for c in runs:
                 c.samples.extend(_time_block(c, c.number, device) for _ in range(repeats))
                 bar.update(repeats / len(runs))
+    return (time.process_time() - cpu_start) / max(time.perf_counter() - wall_start, 1e-9)
 
 
 def measure_latency(model: nn.Module, x: InputLike, *, threads: int | None = 1, device: Device = None,
@@ -311,8 +315,9 @@ def _compare(candidates, x, *, threads, device, warmup, repeats, budget_s, numbe
             restorers.enter_context(model_restored(model, run_device))
         runs = [_Run(name, model, make_input(cx, run_device, argument), argument, own)
                 for (name, model, cx, argument), own in zip(named, own_threads)]
-        _run_interleaved(runs, run_device, warmup=warmup, repeats=repeats, budget_s=budget_s, number=number,
-                         interleave=interleave, progress=progress, min_repeats=min_repeats)
+        cpu_share = _run_interleaved(runs, run_device, warmup=warmup, repeats=repeats, budget_s=budget_s,
+                                     number=number, interleave=interleave, progress=progress,
+                                     min_repeats=min_repeats)
     results = {c.name: LatencyResult(c.samples, c.threads or used_threads, str(run_device), c.number, warmup,
                                      c.name) for c in runs}
     frame = comparison_stats({c.name: c.samples for c in runs})
@@ -327,8 +332,10 @@ def _compare(candidates, x, *, threads, device, warmup, repeats, budget_s, numbe
         if frame["macs"].iloc[0] > 0:
             frame["macs_ratio"] = frame["macs"] / frame["macs"].iloc[0]  # beside "ratio": promised vs measured
     frame.attrs.update(results=results, threads=used_threads, device=str(run_device),
-                       rounds=len(runs[0].samples))
+                       rounds=len(runs[0].samples), cpu_share=cpu_share)
     _warn_if_noisy(results.values(), used_threads)
+    if run_device.type == "cpu" and all((c.threads or used_threads) == 1 for c in runs):
+        _warn_if_starved(cpu_share)
     return frame
 
 
@@ -355,6 +362,19 @@ def _warn_if_noisy(results, threads: int) -> None:
     warnings.warn(f"noisy measurement for {', '.join(r.name for r in noisy)}: the middle half of the samples "
                   f"spans up to {spread:.0%} of the median (limit {NOISY_IQR_FRACTION:.0%}) — "
                   f"{'; '.join(advice)}. The paired range ratio_lo–ratio_hi already accounts for this noise.",
+                  NoisyMeasurementWarning, stacklevel=4)
+
+
+def _warn_if_starved(cpu_share: float) -> None:
+    """One thread on a core of its own keeps that core busy while it measures. Far less CPU time than wall time
+    means the core was shared — other users' kernels on a hub, another program — which the spread of the samples
+    cannot show when the sharing is steady (every sample slows alike, and comparisons can still be off)."""
+    if cpu_share >= STARVED_CPU_SHARE:
+        return
+    warnings.warn(f"starved measurement: this kernel got {cpu_share:.0%} of one CPU while it measured (CPU time "
+                  "against wall time; a core of its own gives about 100 %) — other programs or users share its "
+                  "core (on a hub: ask for a CPU guarantee), or the model waits (sleep, I/O). Times are inflated and "
+                  "even paired ratios can be off; close other programs and run the cell again.",
                   NoisyMeasurementWarning, stacklevel=4)
 
 
