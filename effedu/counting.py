@@ -12,14 +12,16 @@ with the stopwatch:
   cost" of ShuffleNetV2 (Ma et al. 2018, Sec. 2, G1).
 
 One recorder (a ``TorchDispatchMode``) sees every operator and charges it to the innermost module running,
-so the per-layer table in ``effedu.report`` reads the same numbers.
+so the per-layer table of ``effedu.profiling`` reads the same numbers.
 """
 from __future__ import annotations
 
 import copy
 import dataclasses
 import warnings
+from typing import Mapping, Sequence
 
+import pandas as pd
 import torch
 from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
@@ -150,6 +152,16 @@ def count_macs(model: nn.Module, x: InputLike, *, method: str = "aten", device: 
             macs, _ = thop.profile(model, inputs=(tensor,), verbose=False)
         return int(macs)
     raise ValueError(f"method must be 'aten' or 'thop', got {method!r}")
+
+
+def mac_ratios(candidates: Mapping[str, nn.Module], x: InputLike, pairs: Sequence[tuple[str, str]]) -> pd.Series:
+    """The MAC ratio of each (replacement, original) pair in ``pairs``, counted on ``x``: the saving a redesign
+    promises before anything is timed. Indexed "replacement / original"."""
+    for name in {name for pair in pairs for name in pair}:
+        if name not in candidates:
+            raise ValueError(f"pairs must name candidates {list(candidates)}, got {name!r}")
+    macs = {name: count_macs(model, x) for name, model in candidates.items()}
+    return pd.Series({f"{small} / {big}": macs[small] / macs[big] for small, big in pairs}, name="MAC ratio")
 
 
 def memory_traffic(model: nn.Module, x: InputLike, *, device: Device = None) -> int:

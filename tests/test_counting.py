@@ -7,6 +7,7 @@ from helpers import AddModule, ChannelShuffleModule, small_cnn
 from torch import nn
 
 import effedu
+from effedu.counting import mac_ratios
 
 
 def conv_macs_formula(n, c_in, c_out, k, groups, h_out, w_out):
@@ -98,3 +99,11 @@ def test_tensor_and_shape_inputs_agree():
 def test_unknown_method_is_named():
     with pytest.raises(ValueError, match="method"):
         effedu.count_macs(small_cnn(), (1, 3, 8, 8), method="fvcore")
+
+
+def test_mac_ratios_of_replacement_pairs_and_a_wrong_name():
+    candidates = {"3×3": nn.Conv2d(8, 8, 3, padding=1, bias=False), "1×1": nn.Conv2d(8, 8, 1, bias=False)}
+    ratios = mac_ratios(candidates, (1, 8, 10, 10), [("1×1", "3×3")])
+    assert ratios["1×1 / 3×3"] == pytest.approx(1 / 9)
+    with pytest.raises(ValueError, match="pairs must name candidates"):
+        mac_ratios(candidates, (1, 8, 10, 10), [("5×5", "3×3")])
