@@ -13,11 +13,9 @@ A network where nothing stands out is told so. The model is left exactly as it w
 """
 from __future__ import annotations
 
-import base64
 import copy
 import html
 import importlib
-import io
 import math
 import time
 import warnings
@@ -107,16 +105,6 @@ def _shape(x: InputLike) -> tuple:
     return tuple(x.shape) if isinstance(x, torch.Tensor) else tuple(x)
 
 
-def _share(layers: pd.DataFrame, mask: pd.Series) -> tuple[float, float, float, float]:
-    """(time share, its per-run range, MAC share) of the rows selected by ``mask``."""
-    flagged = layers.assign(selected=mask.to_numpy())
-    shares = profiling.time_shares(flagged, by="selected")
-    if True not in shares.index:
-        return 0.0, 0.0, 0.0, 0.0
-    row = shares.loc[True]
-    return float(row.time_share), float(row.time_share_lo), float(row.time_share_hi), float(row.macs_share)
-
-
 def _finding(guideline, lesson, where, share, measured, suggestion, gain, gain_kind) -> dict:
     sentence = verdict.finding(guideline, where, share, measured, suggestion, gain, gain_kind)
     return {"guideline": guideline, "lesson": lesson, "where": where, "time_share": share[0],
@@ -124,9 +112,13 @@ def _finding(guideline, lesson, where, share, measured, suggestion, gain, gain_k
             "suggestion": suggestion, "expected_gain": gain, "gain_kind": gain_kind, "sentence": sentence.text}
 
 
-def _names(rows: pd.DataFrame, limit: int = 3) -> str:
-    names = list(rows.sort_values("median_ms", ascending=False)["layer"])
+def _listed(names: list[str], limit: int = 3) -> str:
     return ", ".join(names[:limit]) + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
+def _names(rows: pd.DataFrame) -> str:
+    """The layers of ``rows``, slowest first."""
+    return _listed(list(rows.sort_values("median_ms", ascending=False)["layer"]))
 
 
 def _structural(model: nn.Module, layers: pd.DataFrame, records: list, shape: tuple) -> tuple[list, list]:
@@ -138,7 +130,7 @@ def _structural(model: nn.Module, layers: pd.DataFrame, records: list, shape: tu
 
     # Bottleneck cost (lesson 06): the dense 1×1 convs hold most of the time.
     pointwise = layers["kind"] == "pointwise 1×1"
-    share = _share(layers, pointwise)
+    share = profiling.share_of(layers, pointwise)
     if share[1] > POINTWISE_SHARE:
         found.append(_finding(
             "bottleneck cost: 1×1 convs hold most of the time", "06", _names(layers[pointwise]), share,
@@ -153,7 +145,7 @@ def _structural(model: nn.Module, layers: pd.DataFrame, records: list, shape: tu
                   and max(m.out_channels / m.in_channels, m.in_channels / m.out_channels) >= G1_RATIO]
     rows = conv_rows[conv_rows["layer"].isin(unbalanced) & (conv_rows["share"] >= LAYER_SHARE)]
     if len(rows):
-        share = _share(layers, layers["layer"].isin(rows["layer"]))
+        share = profiling.share_of(layers, layers["layer"].isin(rows["layer"]))
         saving = _g1_saving([convs[n] for n in rows["layer"]], rows)
         worst = max(max(convs[n].out_channels / convs[n].in_channels, convs[n].in_channels / convs[n].out_channels)
                     for n in rows["layer"])
@@ -167,7 +159,7 @@ def _structural(model: nn.Module, layers: pd.DataFrame, records: list, shape: tu
     # G2: grouped 1×1 convs with many groups.
     grouped = [name for name, m in convs.items() if m.kernel_size == (1, 1) and m.groups >= G2_GROUPS]
     rows = conv_rows[conv_rows["layer"].isin(grouped)]
-    share = _share(layers, layers["layer"].isin(rows["layer"]))
+    share = profiling.share_of(layers, layers["layer"].isin(rows["layer"]))
     if len(rows) and share[1] >= GROUP_SHARE:
         groups = max(convs[n].groups for n in rows["layer"])
         found.append(_finding("G2: many groups in 1×1 convs", "04", _names(rows), share,
@@ -181,10 +173,9 @@ def _structural(model: nn.Module, layers: pd.DataFrame, records: list, shape: tu
     fragmented = _fragmented(modules, records)
     if fragmented:
         mask = layers["layer"].map(lambda layer: any(layer == f or layer.startswith(f + ".") for f in fragmented))
-        share = _share(layers, mask)
+        share = profiling.share_of(layers, mask)
         if share[1] >= GROUP_SHARE:
-            found.append(_finding("G3: fragmented blocks", "04", ", ".join(fragmented[:3]) +
-                                  (f" and {len(fragmented) - 3} more" if len(fragmented) > 3 else ""), share,
+            found.append(_finding("G3: fragmented blocks", "04", _listed(fragmented), share,
                                   f"{len(fragmented)} block(s) with {FRAGMENT_BRANCHES}+ branches or "
                                   f"{FRAGMENT_CONVS}+ convs", "fewer, larger operators per block (merge branches)",
                                   None, "not estimated: depends on how parallel this machine runs (lesson 04)"))
@@ -195,7 +186,7 @@ def _structural(model: nn.Module, layers: pd.DataFrame, records: list, shape: tu
 
     # Depthwise convs far slower than their MACs (lesson 01).
     depthwise = layers["kind"].str.startswith("depthwise")
-    share = _share(layers, depthwise)
+    share = profiling.share_of(layers, depthwise)
     if share[1] >= DEPTHWISE_SHARE and share[3] > 0 and share[0] >= DEPTHWISE_FACTOR * share[3]:
         found.append(_finding("depthwise convs far slower than their MACs", "01", _names(layers[depthwise]), share,
                               f"{verdict.pct(share[0])} of the time for {verdict.pct(share[3])} of the MACs "
@@ -207,7 +198,7 @@ def _structural(model: nn.Module, layers: pd.DataFrame, records: list, shape: tu
 
     # An early stage at high resolution with small kernels (lessons 07, 08).
     early = _early_layers(layers, modules, shape)
-    share = _share(layers, early)
+    share = profiling.share_of(layers, early)
     if share[1] >= EARLY_SHARE:
         found.append(_finding("large early maps with small kernels", "07", _names(layers[early]), share,
                               f"{verdict.pct(share[0])} of the time above 1/4 of the input's resolution",
@@ -274,7 +265,7 @@ def _measured_fixes(model, x, device, threads, layers, measure, compile, steps) 
     norms = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
     out_of_place = [m for m in model.modules() if isinstance(m, (nn.ReLU, nn.ReLU6)) and not m.inplace]
     elementwise = layers["op_class"].isin(profiling.ELEMENTWISE_CLASSES)
-    share = _share(layers, elementwise)
+    share = profiling.share_of(layers, elementwise)
     by_class = layers["op_class"]
     candidates = []  # (guideline, lesson, where, the layers it changes, name, suggestion, build)
     if norms:
@@ -290,7 +281,7 @@ def _measured_fixes(model, x, device, threads, layers, measure, compile, steps) 
                        "channels-last", "channels-last memory (transforms.ChannelsLast)",
                        lambda: transforms.ChannelsLast(model)))
     for guideline, lesson, where, rows, name, suggestion, build in candidates:
-        concerned = _share(layers, rows)
+        concerned = profiling.share_of(layers, rows)
         if not measure:
             if guideline != "memory layout":
                 found.append(_finding(guideline, lesson, where, concerned, "the change was not timed", suggestion,
@@ -354,9 +345,6 @@ def report_html(findings: pd.DataFrame, title: str) -> str:
     layers = findings.attrs["layers"]
     stages = profiling.time_shares(layers, by=lambda name: name.split(".")[0])
     figure = plots.share_bars(stages.head(12), title="share of the MACs and of the time, per top-level module")
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=90)
-    image = base64.b64encode(buffer.getvalue()).decode()
     rows = "".join(f"<li>{html.escape(s).replace('**', '')}</li>" for s in findings["sentence"])
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title></head>"
             "<body style='font-family:sans-serif;max-width:1000px;margin:2em auto'>"
@@ -364,4 +352,4 @@ def report_html(findings: pd.DataFrame, title: str) -> str:
             f"{html.escape(device_words(findings.attrs['device'], findings.attrs['threads']))}, "
             f"{findings.attrs['model_latency_ms']:.2f} ms per forward; "
             f"{html.escape(findings.attrs['summary'].replace('**', ''))}</p><ol>{rows}</ol>"
-            f"<img alt='time shares' src='data:image/png;base64,{image}'></body></html>")
+            f"{plots.html_image(plots.png_bytes(figure), 'time shares')}</body></html>")

@@ -3,6 +3,10 @@ the matplotlib ``Figure``, made without pyplot (so a notebook shows it once — 
 an explorer can draw one from its worker thread)."""
 from __future__ import annotations
 
+import base64
+import html
+import io
+
 import numpy as np
 import pandas as pd
 import torch
@@ -45,6 +49,18 @@ def _axes(ax, figsize):
     if ax is not None:
         return ax.figure, ax
     return _figure(figsize)
+
+
+def png_bytes(fig: Figure) -> bytes:
+    """The figure as PNG (90 dpi): for an explorer's image widget and for standalone HTML pages."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=90)
+    return buffer.getvalue()
+
+
+def html_image(png: bytes, alt: str = "") -> str:
+    """An <img> tag that carries the PNG inside it, so the page needs no other file."""
+    return f"<img alt='{html.escape(alt)}' src='data:image/png;base64,{base64.b64encode(png).decode()}'>"
 
 
 def _finish(fig: Figure, ax: Axes, xlabel: str, ylabel: str, title: str, *, from_zero: bool = False,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import statistics
 import time
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import pandas as pd
 import torch
@@ -206,6 +206,25 @@ def time_shares(layers: pd.DataFrame, by: str | Callable[[str], str] = "kind") -
     grouped.attrs.update({key: layers.attrs[key] for key in ("model_latency_ms", "method", "clamped", "device",
                                                               "threads") if key in layers.attrs})
     return grouped.sort_values("time_share", ascending=False)
+
+
+class Share(NamedTuple):
+    """What one group of layers costs: its share of the time (median over the profiled runs), that share's
+    quartiles over the runs, and its share of the MACs."""
+    time: float
+    lo: float
+    hi: float
+    macs: float
+
+
+def share_of(layers: pd.DataFrame, selected: pd.Series) -> Share:
+    """The ``Share`` of the rows of ``layers`` that ``selected`` (a boolean mask over them) picks; all zero when it
+    picks none."""
+    shares = time_shares(layers.assign(selected=pd.Series(selected).to_numpy()), by="selected")
+    if True not in shares.index:
+        return Share(0.0, 0.0, 0.0, 0.0)
+    row = shares.loc[True]
+    return Share(float(row.time_share), float(row.time_share_lo), float(row.time_share_hi), float(row.macs_share))
 
 
 def count_by_kind(model: nn.Module, x: InputLike, *, device: Device = None) -> pd.DataFrame:

@@ -10,10 +10,8 @@ versions, and each experiment's paired ratio with its range. Nothing is sent any
 """
 from __future__ import annotations
 
-import base64
 import datetime
 import html
-import io
 import json
 import platform
 import time
@@ -25,7 +23,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from torch import nn
 
-from . import __version__, blocks, guidelines, models, profiling, verdict
+from . import __version__, blocks, guidelines, models, plots, profiling, verdict
 from ._runtime import Device
 from .machine import available_cores, default_device, hardware
 from .timing import NoisyMeasurementWarning, compare_latency
@@ -78,10 +76,8 @@ def _g4(device, threads):
 def _elementwise(device, threads):
     layers = profiling.profile_layers(models.mobilenet_v2(), (1, 3, 224, 224), device=device, threads=threads,
                                       repeats=6)
-    flagged = layers.assign(elementwise=layers["op_class"].isin(profiling.ELEMENTWISE_CLASSES))
-    row = profiling.time_shares(flagged, by="elementwise").loc[True]
-    return {"value": float(row.time_share), "lo": float(row.time_share_lo), "hi": float(row.time_share_hi),
-            "outcome": "share"}
+    share = profiling.share_of(layers, layers["op_class"].isin(profiling.ELEMENTWISE_CLASSES))
+    return {"value": share.time, "lo": share.lo, "hi": share.hi, "outcome": "share"}
 
 
 def _rdcl(device, threads):
@@ -132,13 +128,18 @@ def table(card: dict) -> pd.DataFrame:
     rows = {}
     for key, e in card["experiments"].items():
         paper = ", ".join(f"{d} ×{verdict.num(v)}" for d, v in e.get("paper", {}).items())
-        shown = verdict.pct(e["value"]) if e["unit"] == "time share" else f"×{verdict.num(e['value'])}"
-        spread = (f"{verdict.pct(e['lo'])}–{verdict.pct(e['hi'])}" if e["unit"] == "time share"
-                  else f"×{verdict.num(e['lo'])}–{verdict.num(e['hi'])}")
+        shown, spread = _shown(e)
         note = e.get("note", "")
         rows[e["title"]] = {"here": shown, "paired range": spread, "outcome": e["outcome"],
                             "paper": "; ".join(part for part in (paper, note) if part)}
     return pd.DataFrame(rows).T
+
+
+def _shown(e: dict) -> tuple[str, str]:
+    """An experiment's value and its range as people read them: "×1.72", "×1.68–1.75" or "21 %", "21 %–22 %"."""
+    if e["unit"] == "time share":
+        return verdict.pct(e["value"]), f"{verdict.pct(e['lo'])}–{verdict.pct(e['hi'])}"
+    return verdict.times(e["value"]), verdict.ratio_range(e["lo"], e["hi"])
 
 
 def machine_label(card: dict) -> str:
@@ -189,9 +190,7 @@ def _plot(key: str, cards: list[tuple[str, dict]]) -> str:
     if rows[0][1].get("paper"):
         ax.legend(fontsize=7)
     fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=90)
-    return f"<img alt='{html.escape(title)}' src='data:image/png;base64,{base64.b64encode(buffer.getvalue()).decode()}'>"
+    return plots.html_image(plots.png_bytes(fig), title)
 
 
 def class_page(paths: list[str | Path]) -> str:
@@ -205,10 +204,7 @@ def class_page(paths: list[str | Path]) -> str:
         cells = ""
         for key in keys:
             e = card.get("experiments", {}).get(key)
-            cells += "<td>—</td>" if e is None else \
-                f"<td>×{verdict.num(e['value'])}<br><small>{verdict.num(e['lo'])}–{verdict.num(e['hi'])}</small></td>" \
-                if e["unit"] == "time ratio" else \
-                f"<td>{verdict.pct(e['value'])}<br><small>{verdict.pct(e['lo'])}–{verdict.pct(e['hi'])}</small></td>"
+            cells += "<td>—</td>" if e is None else "<td>{}<br><small>{}</small></td>".format(*_shown(e))
         body += f"<tr><th>{html.escape(label)}</th>{cells}</tr>"
     plots = "".join(f"<h2>{html.escape(card_title(k, cards))}</h2>{_plot(k, cards)}" for k in keys)
     skipped = "".join(f"<li>{html.escape(p)}</li>" for p in problems)

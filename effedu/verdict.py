@@ -96,7 +96,7 @@ def _side(outcome: str) -> str | None:
     return {FASTER: "below", SLOWER: "above"}.get(outcome)
 
 
-def _range(lo: float, hi: float) -> str:
+def ratio_range(lo: float, hi: float) -> str:
     """'×0.98–0.9996': a range wholly below (or above) 1 never prints an end as 1."""
     return f"×{num(lo, 'above' if lo > 1 else None)}–{num(hi, 'below' if hi < 1 else None)}"
 
@@ -136,7 +136,7 @@ def speed(frame: pd.DataFrame, name: str, baseline: str | None = None) -> Verdic
         raise ValueError(f"name and baseline are both {name!r}: compare a candidate with another one")
     outcome = outcome_of(lo, hi)
     side = _side(outcome)
-    measured = f"time {times(ratio, side)}, paired range {_range(lo, hi)}"
+    measured = f"time {times(ratio, side)}, paired range {ratio_range(lo, hi)}"
     if outcome == FASTER:
         text = f"**{name}** was **faster** than {base}: {num(1 / ratio, 'above')}× as fast ({measured})."
     elif outcome == SLOWER:
@@ -157,7 +157,7 @@ def promise(frame: pd.DataFrame, name: str, baseline: str | None = None) -> Verd
         raise ValueError("frame needs a 'macs' column with MACs for the baseline: compare_latency(counts=True)")
     promised = float(frame.loc[name, "macs"] / frame.loc[base, "macs"])
     outcome = SHORT if lo > promised else BEAT if hi < promised else KEPT
-    measured = f"MACs {times(promised)}, time {times(ratio)} (paired range {_range(lo, hi)})"
+    measured = f"MACs {times(promised)}, time {times(ratio)} (paired range {ratio_range(lo, hi)})"
     if outcome == KEPT:
         text = f"**{name}** against {base}: the time **kept** the MACs' promise — {measured}."
     else:
@@ -183,7 +183,7 @@ def per_unit(frame: pd.DataFrame, name: str, units: float, unit: str, baseline: 
             SAME: f"**no clear difference** per {unit}"}
     note = note or f"whole time {times(ratio)} for {times(units)} the {unit}s"
     text = (f"**{name}** against {base}: {word[outcome]} — time per {unit} {times(ratio / units, _side(outcome))} "
-            f"(paired range {_range(lo / units, hi / units)}; {note}).")
+            f"(paired range {ratio_range(lo / units, hi / units)}; {note}).")
     return Verdict(outcome, text, {"per_unit": ratio / units, "lo": lo / units, "hi": hi / units, "units": units})
 
 
@@ -209,10 +209,10 @@ def removal(frame: pd.DataFrame, without: str, baseline: str | None = None, *, p
         return Verdict("costs time", text, numbers)
     if lo > 1:
         text = (f"Removing {part} made {whole} **slower** here (time {times(ratio, 'above')}, paired range "
-                f"{_range(lo, hi)}), so its share of the time shows as 0 % (clamped): **removing it was slower** — "
+                f"{ratio_range(lo, hi)}), so its share of the time shows as 0 % (clamped): **removing it was slower** — "
                 "probably a measurement or memory-layout effect rather than a negative cost; run it again.")
         return Verdict("removing it was slower", text, numbers)
-    text = (f"Removing {part} made **no clear cost** visible: time {times(ratio)}, paired range {_range(lo, hi)} "
+    text = (f"Removing {part} made **no clear cost** visible: time {times(ratio)}, paired range {ratio_range(lo, hi)} "
             f"includes ×1 — on this machine {part} hides in the noise of {whole}.")
     return Verdict("no clear cost", text, numbers)
 
@@ -318,7 +318,7 @@ def ranking(frame: pd.DataFrame, among: Sequence[str] | None = None) -> Verdict:
     last_clear = all(outcome_of(*paired(frame, order[-1], other)[1:]) == SLOWER for other in order[:-1])
     spread = paired(frame, order[-1], order[0])
     text = (f"Fastest to slowest (≈: within the paired noise): {' '.join(chain)}. The slowest took "
-            f"{times(spread[0])} the fastest's time (paired range {_range(spread[1], spread[2])}).")
+            f"{times(spread[0])} the fastest's time (paired range {ratio_range(spread[1], spread[2])}).")
     return Verdict("clear" if first_clear else "tied", text,
                    {"order": order, "fastest": order[0] if first_clear else None,
                     "slowest": order[-1] if last_clear else None})
@@ -402,7 +402,7 @@ def rankings(frame: pd.DataFrame, guess: Sequence[str] | None = None) -> Verdict
     for ratio, a, b in pairs[:MAX_LISTED]:
         lines.append(f"- **{a}** has {times(frame.loc[a, 'macs'] / frame.loc[b, 'macs'])} the MACs of **{b}**, yet "
                      f"took {times(ratio, 'above')} its time (paired range "
-                     f"{_range(*paired(frame, a, b)[1:])}).")
+                     f"{ratio_range(*paired(frame, a, b)[1:])}).")
     if len(pairs) > MAX_LISTED:
         lines.append(f"- … and {len(pairs) - MAX_LISTED} more such pair(s).")
     numbers = {"pairs": [(a, b) for _, a, b in pairs]}
@@ -543,7 +543,7 @@ def thread_speedup(frame: pd.DataFrame) -> Verdict:
     n = results[last].threads // max(results[first].threads, 1)
     ratio, lo, hi = paired(frame, last)
     speedup, s_lo, s_hi = 1 / ratio, 1 / hi, 1 / lo
-    measured = f"time {times(ratio)}, paired range {_range(lo, hi)}"
+    measured = f"time {times(ratio)}, paired range {ratio_range(lo, hi)}"
     if lo > 1:
         return Verdict(SLOWER, f"With {last} the model ran **slower** than with {first} ({measured}): probably "
                        "because splitting its small layers costs more than it saves, or other programs are using "
@@ -631,7 +631,7 @@ def budget(frame: pd.DataFrame, name: str, reference: str | None = None, fractio
     outcome = ("within the budget" if hi < fraction else "over the budget" if lo > fraction else "at the budget")
     side = {"within the budget": "below", "over the budget": "above"}.get(outcome) if fraction == 1 else None
     of = f"{base}'s latency" if fraction == 1 else f"{base}'s latency; the budget is ×{num(fraction)}"
-    text = (f"**{name}** runs at {times(ratio, side)} of {of} (paired range {_range(lo, hi)}) — **{outcome}**"
+    text = (f"**{name}** runs at {times(ratio, side)} of {of} (paired range {ratio_range(lo, hi)}) — **{outcome}**"
             + (" (within the noise)." if outcome == "at the budget" else "."))
     return Verdict(outcome, text, {"ratio": ratio, "ratio_lo": lo, "ratio_hi": hi, "fraction": fraction})
 
@@ -889,7 +889,7 @@ __all__ = [
     "Verdict", "FASTER", "SLOWER", "SAME", "KEPT", "SHORT", "BEAT", "accuracy_difference", "accuracy_noise",
     "advice_summary", "finding", "beats", "budget",
     "compare_ranges", "cores", "paper_gain", "ranking_change", "removal_sweep", "essay_advice", "fusion", "paper_devices", "promises", "setup", "sweep_summary", "fps", "guideline", "hook_overhead", "interleaving", "num", "outcome_of", "outliers",
-    "paired", "paper_device", "pareto", "pareto_front", "pct", "per_mac", "per_unit", "predictions", "predictor", "promise", "ranking",
+    "paired", "paper_device", "pareto", "pareto_front", "pct", "per_mac", "per_unit", "predictions", "predictor", "promise", "ranking", "ratio_range",
     "rankings", "removal", "roofline", "smallest_good_rank", "spectrum", "speed", "thread_speedup", "time_share",
     "times", "warmup",
 ]

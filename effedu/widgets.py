@@ -20,9 +20,7 @@ Tests drive it without a browser: ``explorer.controls["groups"].value = 4`` then
 """
 from __future__ import annotations
 
-import base64
 import html
-import io
 import re
 import threading
 import time
@@ -228,15 +226,11 @@ class Explorer:
         if "ratio" not in result.columns:
             self.figure.value = b""
             return
-        figure = PLOTS[self.plot](result, title=self.title)
-        buffer = io.BytesIO()
-        figure.savefig(buffer, format="png", dpi=90)
-        self.figure.value = buffer.getvalue()
+        self.figure.value = plots.png_bytes(PLOTS[self.plot](result, title=self.title))
 
     def snapshot_html(self) -> str:
         """The explorer's last state as plain HTML (summary, table, plot): what a page without a kernel shows."""
-        image = (f"<img src='data:image/png;base64,{base64.b64encode(bytes(self.figure.value)).decode()}'>"
-                 if self.figure.value else "")
+        image = plots.html_image(bytes(self.figure.value)) if self.figure.value else ""
         return (f"<div class='effedu-explorer-snapshot'><p>{self.status.value}</p>{self.table.value}{image}"
                 "<p><i>(A live explorer: run the notebook to move its controls.)</i></p></div>")
 

@@ -9,21 +9,18 @@ while stray outputs remain.
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
 import nbformat
-from nbclient import NotebookClient
+
+from effedu.lessons import execute  # Restart & Run All, as `course.py reference` runs a lesson
 
 ROOT = Path(__file__).resolve().parents[1]
 CHECKED = "# NBVAL_CHECK_OUTPUT"
 
 
 def refresh(path: Path) -> None:
-    notebook = nbformat.read(path, as_version=4)
-    start = time.perf_counter()
-    NotebookClient(notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
-                   ).execute()
+    notebook, seconds = execute(path, timeout_s=300)
     for cell in notebook.cells:
         if cell.cell_type != "code":
             continue
@@ -33,7 +30,7 @@ def refresh(path: Path) -> None:
             cell.outputs = []
     notebook.metadata.pop("widgets", None)  # the explorers' last state: another machine's timings
     nbformat.write(notebook, path)
-    print(f"{path.relative_to(ROOT)}: ran in {time.perf_counter() - start:.0f} s, outputs refreshed")
+    print(f"{path.relative_to(ROOT)}: ran in {seconds:.0f} s, outputs refreshed")
 
 
 if __name__ == "__main__":
