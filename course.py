@@ -3,6 +3,7 @@
 
     python3 course.py lab        # check the machine, install what the lessons need, open JupyterLab on lesson 00
     python3 course.py test       # check, install with the test tools, run every test (units, lessons, browser)
+    python3 course.py install    # only set up .venv (what lab and test do first)
     python3 course.py doctor     # only check: Python, platform, disk, CPUs, GPU — one line per problem
     python3 course.py student    # write the student copies that do not exist yet (student/)
     python3 course.py update     # bring new lesson versions into student/, keeping every answer and note
@@ -342,16 +343,37 @@ def lab(extra: list[str]) -> None:
 
 # --- tests --------------------------------------------------------------------------------------------------
 
+TEST_BUDGET_SCALE = "0.3"  # lessons under test time each round on 30 % of their budget: the same rounds, fewer runs
+
+
+def test_environment(build: Path) -> dict:
+    """What the test run's kernels and JupyterLab get: effedu's cache (lesson 09's latency table, torch.compile's
+    code) in build/, never the user's, fresh on every run; the lessons' short timing budget; Jupyter's settings and
+    runtime files in build/ too."""
+    cache = build / "test-cache"
+    shutil.rmtree(cache, ignore_errors=True)
+    return {**lab_environment(build / "jupyter"), "EFFEDU_CACHE": str(cache),
+            "EFFEDU_BUDGET_SCALE": TEST_BUDGET_SCALE}
+
+
 def test(extra: list[str]) -> None:
+    """Unit tests, every lesson with its solutions under nbval, and every student copy run in a browser. The
+    student copies are also checked statically (tests/test_project.py); ``--student-copies`` runs them under nbval
+    as well, for a machine without Chromium."""
     doctor()
     python = install(with_tests=True)
-    check_copies = ROOT / "build" / "student-check"  # fresh copies: the user's own student/ work is never run
-    shutil.rmtree(check_copies, ignore_errors=True)
-    student_copies(check_copies)
-    command = [python, "-m", "pytest", "tests", "notebooks", str(check_copies), "--nbval-lax", "--nbval-current-env",
-               "--nbval-cell-timeout=300", *extra]
+    build = ROOT / "build"
+    paths = ["tests", "notebooks"]
+    if "--student-copies" in extra:
+        extra = [arg for arg in extra if arg != "--student-copies"]
+        check_copies = build / "student-check"  # fresh copies: the user's own student/ work is never run
+        shutil.rmtree(check_copies, ignore_errors=True)
+        student_copies(check_copies)
+        paths.append(str(check_copies))
+    command = [python, "-m", "pytest", *paths, "--nbval-lax", "--nbval-current-env", "--nbval-cell-timeout=300",
+               "--durations=15", *extra]
     try:
-        run(*command, timeout=TEST_TIMEOUT_S, env=lab_environment(ROOT / "build" / "jupyter"))
+        run(*command, timeout=TEST_TIMEOUT_S, env=test_environment(build))
     except subprocess.TimeoutExpired:
         sys.exit(f"tests did not finish within {TEST_TIMEOUT_S // 60} minutes")
     except subprocess.CalledProcessError as failed:

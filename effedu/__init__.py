@@ -6,21 +6,21 @@ reference models, the verdicts, the widgets and the plots that the lessons in ``
 """
 __version__ = "0.2.0"  # first: the tools (scorecard, reference) record it
 
-from . import (advisor, blocks, check, data, explorers, guidelines, machine, models, nas, plots, profiling,
+from . import (advisor, blocks, check, data, explorers, guidelines, machine, models, nas, plots, profiling, stats,
                structure, training, transforms, verdict, widgets)
 from ._runtime import ThreadSettingWarning
 from .advisor import advise
 from .counting import count_macs, count_params, memory_traffic, record_ops
 from .machine import default_device, hardware
 from .profiling import profile_layers
-from .timing import (LatencyResult, NoisyMeasurementWarning, compare_latency, compare_threads, measure_latency,
-                     quiet)
+from .timing import (LatencyResult, NoisyMeasurementWarning, StarvedMeasurementWarning, compare_latency,
+                     compare_threads, measure_latency, notebook, quiet)
 
 
 __all__ = [
-    "advisor", "blocks", "check", "counting", "data", "explorers", "guidelines", "machine", "models", "nas", "plots", "profiling",
+    "advisor", "blocks", "check", "counting", "data", "explorers", "guidelines", "machine", "models", "nas", "plots", "profiling", "stats",
     "structure", "timing", "training", "transforms", "verdict", "widgets",
-    "LatencyResult", "NoisyMeasurementWarning", "ThreadSettingWarning", "advise", "compare_latency", "compare_threads",
+    "LatencyResult", "NoisyMeasurementWarning", "StarvedMeasurementWarning", "ThreadSettingWarning", "advise", "compare_latency", "compare_threads",
     "count_macs", "count_params", "default_device", "hardware", "measure_latency", "memory_traffic",
-    "profile_layers", "quiet", "record_ops",
+    "notebook", "profile_layers", "quiet", "record_ops",
 ]

@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.command == "scorecard":
-        from . import scorecard  # each command imports only what it runs
+        from . import scorecard  # `python -m effedu` has imported the package (torch too), not the compiler
 
         result = scorecard.run(device=args.device)
         print(scorecard.table(result).to_string())
@@ -48,14 +48,15 @@ def main(argv: list[str] | None = None) -> int:
               "(it holds the machine description and the results, nothing else)")
     elif args.command == "class":
         from . import scorecard
+        from ._text import plural
 
         cards, problems = scorecard.load(args.files)
         for problem in problems:
             print(f"skipped {problem}", file=sys.stderr)
         Path(args.out).write_text(scorecard.class_page(args.files), encoding="utf-8")
-        print(f"{len(cards)} scorecard(s) merged into {args.out}")
+        print(f"{plural(len(cards), 'scorecard')} merged into {args.out}")
     elif args.command == "advise":
-        from . import advisor  # the commands import only what they run: `class` should not wait for torch's JIT
+        from . import advisor
 
         try:
             model, shape = advisor.build_from(args.model), advisor.parse_shape(args.input)

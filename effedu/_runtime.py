@@ -8,11 +8,16 @@ raises. The small validators every module uses live here too, once.
 from __future__ import annotations
 
 import contextlib
+import os
+import sys
 import warnings
+from pathlib import Path
 from typing import Callable, Iterator, Sequence, Union
 
 import torch
 from torch import nn
+
+from ._text import plural
 
 InputLike = Union[torch.Tensor, Sequence[int]]
 Device = Union[str, torch.device, None]
@@ -30,6 +35,18 @@ def in_kernel() -> bool:
         return False
     shell = get_ipython()
     return shell is not None and getattr(shell, "kernel", None) is not None
+
+
+def cache_dir() -> Path:
+    """effedu's own cache folder — lesson 09's latency table, torch.compile's generated code: $EFFEDU_CACHE, else
+    the platform's user cache folder. effedu writes nowhere else outside the course folder."""
+    if os.environ.get("EFFEDU_CACHE"):
+        return Path(os.environ["EFFEDU_CACHE"])
+    if sys.platform == "win32":
+        return Path(os.environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local")) / "effedu" / "cache"
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Caches" / "effedu"
+    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "effedu"
 
 
 def check_model(model: object, argument: str = "model") -> nn.Module:
@@ -126,7 +143,7 @@ def set_threads(threads: int) -> None:
     if torch.get_num_threads() != threads:
         torch.set_num_threads(threads)
     if torch.get_num_threads() != threads:
-        warnings.warn(f"threads={threads} was requested, but torch runs {torch.get_num_threads()} thread(s): its "
+        warnings.warn(f"threads={threads} was requested, but torch runs {plural(torch.get_num_threads(), 'thread')}: its "
                       "thread pool may be settable only once per process (macOS); restart the kernel and set the "
                       "thread count first", ThreadSettingWarning, stacklevel=3)
 

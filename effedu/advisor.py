@@ -27,8 +27,10 @@ from tqdm.auto import tqdm
 
 from . import plots, profiling, transforms, verdict
 from ._runtime import Device, InputLike, check_model, guarded_run, run_model
+from ._text import pct, pct_range, plural
 from .counting import record_ops
 from .machine import device_words
+from .stats import ABOVE, MIN_ROUNDS
 from .timing import NoisyMeasurementWarning, compare_latency
 
 # --- when a finding stands out: every threshold in one place ------------------------------------------------
@@ -64,7 +66,7 @@ def advise(model: nn.Module, x: InputLike, *, device: Device = None, threads: in
     model = check_model(model)
     forward_ms, shape = _first_run(model, x, device, threads)
     steps = tqdm(total=2 + (3 if measure else 0) + bool(compile and measure), desc="advise", disable=not progress)
-    repeats = max(3, min(20, int(PROFILE_BUDGET_S * 1e3 / max(2 * forward_ms, 1e-3))))
+    repeats = max(MIN_ROUNDS, min(20, int(PROFILE_BUDGET_S * 1e3 / max(2 * forward_ms, 1e-3))))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", NoisyMeasurementWarning)
         layers = profiling.profile_layers(model, x, threads=threads, device=device, repeats=repeats)
@@ -78,8 +80,7 @@ def advise(model: nn.Module, x: InputLike, *, device: Device = None, threads: in
     checked += fixes["checked"]
     frame = pd.DataFrame(findings, columns=COLUMNS)
     frame = frame.sort_values("time_share", ascending=False, ignore_index=True)
-    summary = verdict.advice_summary(len(frame), checked, name or type(model).__name__)
-    frame.attrs.update(summary=summary.text, model_latency_ms=layers.attrs["model_latency_ms"],
+    frame.attrs.update(summary=summary(len(frame), checked, name or type(model).__name__), model_latency_ms=layers.attrs["model_latency_ms"],
                        method=layers.attrs["method"], device=layers.attrs["device"], threads=layers.attrs["threads"],
                        seconds=time.perf_counter() - started, checked=checked, layers=layers)
     return frame
@@ -105,11 +106,33 @@ def _shape(x: InputLike) -> tuple:
     return tuple(x.shape) if isinstance(x, torch.Tensor) else tuple(x)
 
 
-def _finding(guideline, lesson, where, share, measured, suggestion, gain, gain_kind) -> dict:
-    sentence = verdict.finding(guideline, where, share, measured, suggestion, gain, gain_kind)
-    return {"guideline": guideline, "lesson": lesson, "where": where, "time_share": share[0],
-            "time_share_lo": share[1], "time_share_hi": share[2], "macs_share": share[3], "measured": measured,
-            "suggestion": suggestion, "expected_gain": gain, "gain_kind": gain_kind, "sentence": sentence.text}
+def _finding(guideline, lesson, where, share: profiling.Share, measured, suggestion, gain, gain_kind) -> dict:
+    """One finding as a row, with its sentence: what, where, its measured share of the time (with the 95 %
+    interval over the profiled runs), the numbers that break the guideline, the change the lessons suggest, and the
+    gain — measured or estimated, and said which."""
+    time_share = share.time
+    gain_text = "gain not estimated" if gain is None else f"expected gain about {pct(gain, True)} of the time"
+    sentence = (f"**{guideline}** — {where}: {pct(time_share.value)} of the time (95 % interval "
+                f"{pct_range(time_share)}); {measured.rstrip('.')}. Suggested: {suggestion}; {gain_text} ({gain_kind}).")
+    return {"guideline": guideline, "lesson": lesson, "where": where, "time_share": time_share.value,
+            "time_share_lo": time_share.lo, "time_share_hi": time_share.hi, "macs_share": share.macs,
+            "measured": measured, "suggestion": suggestion, "expected_gain": gain, "gain_kind": gain_kind,
+            "sentence": sentence}
+
+
+def _stands_out(share: profiling.Share, threshold: float) -> bool:
+    """The whole 95 % interval of the time share is above ``threshold``: the course's one rule."""
+    return share.time.vs(threshold).where == ABOVE
+
+
+def summary(findings: int, checked: list[str], name: str = "The network") -> str:
+    """The advisor's one-line summary for the network ``name``: **nothing stands out** when no guideline was broken
+    measurably."""
+    if findings == 0:
+        return (f"{name}: **nothing stands out** — every guideline checked (" + ", ".join(checked)
+                + ") is respected or its remedy gave no clear gain on this machine.")
+    return (f"{name}: **{plural(findings, 'finding')}**, largest share of the time first; checked and fine: "
+            + (", ".join(checked) or "none") + ".")
 
 
 def _listed(names: list[str], limit: int = 3) -> str:
@@ -131,11 +154,11 @@ def _structural(model: nn.Module, layers: pd.DataFrame, records: list, shape: tu
     # Bottleneck cost (lesson 06): the dense 1×1 convs hold most of the time.
     pointwise = layers["kind"] == "pointwise 1×1"
     share = profiling.share_of(layers, pointwise)
-    if share[1] > POINTWISE_SHARE:
+    if _stands_out(share, POINTWISE_SHARE):
         found.append(_finding(
             "bottleneck cost: 1×1 convs hold most of the time", "06", _names(layers[pointwise]), share,
-            f"{verdict.pct(share[0])} of the time for {verdict.pct(share[3])} of the MACs",
-            "group the 1×1 convs with a channel shuffle (ShuffleNet) or narrow the bottlenecks", share[0] * 0.75,
+            f"{pct(share.time.value)} of the time for {pct(share.macs)} of the MACs",
+            "group the 1×1 convs with a channel shuffle (ShuffleNet) or narrow the bottlenecks", share.time.value * 0.75,
             "estimate: 1×1 convs in 4 groups, if their time fell with their MACs"))
     else:
         fine.append("bottleneck cost")
@@ -151,7 +174,7 @@ def _structural(model: nn.Module, layers: pd.DataFrame, records: list, shape: tu
                     for n in rows["layer"])
         found.append(_finding("G1: unequal 1×1 widths", "06", _names(rows), share,
                               f"width ratios up to 1:{worst:.0f}", "bring each 1×1 conv's input and output widths "
-                              "closer at the same MACs", share[0] * saving,
+                              "closer at the same MACs", share.time.value * saving,
                               "estimate: memory traffic at equal widths, if time followed traffic"))
     else:
         fine.append("G1")
@@ -160,11 +183,11 @@ def _structural(model: nn.Module, layers: pd.DataFrame, records: list, shape: tu
     grouped = [name for name, m in convs.items() if m.kernel_size == (1, 1) and m.groups >= G2_GROUPS]
     rows = conv_rows[conv_rows["layer"].isin(grouped)]
     share = profiling.share_of(layers, layers["layer"].isin(rows["layer"]))
-    if len(rows) and share[1] >= GROUP_SHARE:
+    if len(rows) and _stands_out(share, GROUP_SHARE):
         groups = max(convs[n].groups for n in rows["layer"])
         found.append(_finding("G2: many groups in 1×1 convs", "04", _names(rows), share,
                               f"up to {groups} groups", "fewer groups, chosen for the platform (measure g = 1, 2, 4)",
-                              share[0] * (1 - 1 / math.sqrt(groups)),
+                              share.time.value * (1 - 1 / math.sqrt(groups)),
                               "estimate: from G2's memory traffic; how much shows in time depends on the machine"))
     else:
         fine.append("G2")
@@ -174,9 +197,9 @@ def _structural(model: nn.Module, layers: pd.DataFrame, records: list, shape: tu
     if fragmented:
         mask = layers["layer"].map(lambda layer: any(layer == f or layer.startswith(f + ".") for f in fragmented))
         share = profiling.share_of(layers, mask)
-        if share[1] >= GROUP_SHARE:
+        if _stands_out(share, GROUP_SHARE):
             found.append(_finding("G3: fragmented blocks", "04", _listed(fragmented), share,
-                                  f"{len(fragmented)} block(s) with {FRAGMENT_BRANCHES}+ branches or "
+                                  f"{plural(len(fragmented), 'block')} with {FRAGMENT_BRANCHES}+ branches or "
                                   f"{FRAGMENT_CONVS}+ convs", "fewer, larger operators per block (merge branches)",
                                   None, "not estimated: depends on how parallel this machine runs (lesson 04)"))
         else:
@@ -187,10 +210,10 @@ def _structural(model: nn.Module, layers: pd.DataFrame, records: list, shape: tu
     # Depthwise convs far slower than their MACs (lesson 01).
     depthwise = layers["kind"].str.startswith("depthwise")
     share = profiling.share_of(layers, depthwise)
-    if share[1] >= DEPTHWISE_SHARE and share[3] > 0 and share[0] >= DEPTHWISE_FACTOR * share[3]:
+    if _stands_out(share, DEPTHWISE_SHARE) and share.macs > 0 and share.time.value >= DEPTHWISE_FACTOR * share.macs:
         found.append(_finding("depthwise convs far slower than their MACs", "01", _names(layers[depthwise]), share,
-                              f"{verdict.pct(share[0])} of the time for {verdict.pct(share[3])} of the MACs "
-                              f"({share[0] / share[3]:.1f}×)", "wider depthwise stages, fewer of them, or plain "
+                              f"{pct(share.time.value)} of the time for {pct(share.macs)} of the MACs "
+                              f"({share.time.value / share.macs:.1f}×)", "wider depthwise stages, fewer of them, or plain "
                               "convs where the maps are small (lessons 01, 08)", None,
                               "not estimated: memory-bound layers gain only from fewer bytes"))
     else:
@@ -199,11 +222,11 @@ def _structural(model: nn.Module, layers: pd.DataFrame, records: list, shape: tu
     # An early stage at high resolution with small kernels (lessons 07, 08).
     early = _early_layers(layers, modules, shape)
     share = profiling.share_of(layers, early)
-    if share[1] >= EARLY_SHARE:
+    if _stands_out(share, EARLY_SHARE):
         found.append(_finding("large early maps with small kernels", "07", _names(layers[early]), share,
-                              f"{verdict.pct(share[0])} of the time above 1/4 of the input's resolution",
+                              f"{pct(share.time.value)} of the time above 1/4 of the input's resolution",
                               "shrink the map faster: a large-kernel stride-4 stem (FaceBoxes' RDCL)",
-                              share[0] * 2 / 3, "estimate: an RDCL-like stem does about 1/3 of the MACs of a 3×3 "
+                              share.time.value * 2 / 3, "estimate: an RDCL-like stem does about 1/3 of the MACs of a 3×3 "
                               "stack reaching the same stride (lesson 07), if these layers' time fell with them"))
     else:
         fine.append("early resolution")
@@ -269,11 +292,11 @@ def _measured_fixes(model, x, device, threads, layers, measure, compile, steps) 
     by_class = layers["op_class"]
     candidates = []  # (guideline, lesson, where, the layers it changes, name, suggestion, build)
     if norms:
-        candidates.append(("unfolded BatchNorm", "05", f"{len(norms)} BatchNorm layer(s)", by_class == "BatchNorm",
+        candidates.append(("unfolded BatchNorm", "05", plural(len(norms), "BatchNorm layer"), by_class == "BatchNorm",
                            "BatchNorm folded", "fold BatchNorm into the convolutions (transforms.fold_batchnorm)",
                            lambda: transforms.fold_batchnorm(model)))
     if out_of_place:
-        candidates.append(("out-of-place activations", "05", f"{len(out_of_place)} ReLU layer(s)",
+        candidates.append(("out-of-place activations", "05", plural(len(out_of_place), "ReLU layer"),
                            by_class == "activation", "in-place ReLUs",
                            "in-place activations (transforms.inplace_activations)",
                            lambda: transforms.inplace_activations(model)))
@@ -290,26 +313,27 @@ def _measured_fixes(model, x, device, threads, layers, measure, compile, steps) 
         steps.update()
         frame = compare_latency({"original": model, name: build()}, x, device=device, threads=threads,
                                 budget_s=FIX_BUDGET_S, counts=False)
-        ratio, lo, hi = verdict.paired(frame, name)
-        if hi < 1:  # only a change that clearly helped is advice
-            found.append(_finding(guideline, lesson, where, concerned, verdict.speed(frame, name).text, suggestion,
-                                  1 - ratio, f"measured: {verdict.pct(1 - hi, True)}–{verdict.pct(1 - lo, True)} "
-                                  "of the time saved"))
+        judged = verdict.speed(frame, name)
+        if judged.outcome == verdict.FASTER:  # only a change that clearly helped is advice
+            saved = 1 - judged.numbers["range"]
+            found.append(_finding(guideline, lesson, where, concerned, judged.text, suggestion, saved.value,
+                                  f"measured: {pct(saved.lo, True)}–{pct(saved.hi, True)} of the time saved"))
         else:
             fine.append(guideline)
     if compile and measure:
         steps.update()
         frame, reason = transforms.compile_comparison(copy.deepcopy(model), x, device=device, threads=threads)
-        if frame is not None and verdict.outcome_of(*verdict.paired(frame, "compiled")[1:]) == verdict.FASTER:
-            ratio, lo, hi = verdict.paired(frame, "compiled")
-            found.append(_finding("operator fusion", "05", "the whole network", share,
-                                  verdict.speed(frame, "compiled").text, "torch.compile the model for deployment",
-                                  1 - ratio, f"measured: {verdict.pct(1 - hi, True)}–{verdict.pct(1 - lo, True)}"))
+        judged = verdict.speed(frame, "compiled") if frame is not None else None
+        if judged is not None and judged.outcome == verdict.FASTER:
+            saved = 1 - judged.numbers["range"]
+            found.append(_finding("operator fusion", "05", "the whole network", share, judged.text,
+                                  "torch.compile the model for deployment", saved.value,
+                                  f"measured: {pct(saved.lo, True)}–{pct(saved.hi, True)}"))
         else:
             fine.append("operator fusion" + (f" ({reason})" if reason else ""))
-    if share[1] > ELEMENTWISE_SHARE and not any(f["lesson"] == "05" for f in found):
+    if _stands_out(share, ELEMENTWISE_SHARE) and not any(f["lesson"] == "05" for f in found):
         found.append(_finding("G4: elementwise operators", "05", _names(layers[elementwise]), share,
-                              f"{verdict.pct(share[0])} of the time at 0 MACs", "fuse or remove elementwise work "
+                              f"{pct(share.time.value)} of the time at 0 MACs", "fuse or remove elementwise work "
                               "(fold BatchNorm, fewer activations and adds on small maps)", None,
                               "not estimated: the measured remedies above did not clearly help"))
     return {"findings": found, "checked": fine}

@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 from torch import nn
 
-from . import nas
+from . import nas, verdict
 from .blocks import RDCL, Bottleneck, ChannelShuffle, ConvBNAct, DepthwiseSeparable, LowRankConv, ResNeXtUnit
 from .counting import count_macs, count_params, memory_traffic, record_ops
 from .guidelines import g3_fragment_stack
@@ -347,26 +347,26 @@ def _table_entries(answer):
 
 # --- lesson 10: bring your own network ----------------------------------------------------------------
 
-CAPSTONE_BUDGET = 0.6  # the redesign must run in at most 60 % of the slow network's time (the paired range's top)
+CAPSTONE_BUDGET = 0.6  # the redesign must run in at most 60 % of the slow network's time (its whole 95 % interval)
 CAPSTONE_FLOOR = 0.90  # … at a test accuracy of at least 90 %
 
 
-@exercise("10.1", "Redesign the slow network: at most 60 % of its latency (measured interleaved, the whole paired "
-                  "range) at a test accuracy of at least 90 %. Answer: the frame of train_and_measure, with the slow "
-                  "network as its first row and yours named 'my design'.")
+@exercise("10.1", "Redesign the slow network: at most 60 % of its latency (measured interleaved, the whole 95 % "
+                  "interval) at a test accuracy of at least 90 %. Answer: the frame of train_and_measure, with the "
+                  "slow network as its first row and yours named 'my design'.")
 def _capstone(answer):
     columns = {"ratio", "ratio_lo", "ratio_hi", "accuracy"}
     if not hasattr(answer, "columns") or not columns <= set(answer.columns) or "my design" not in answer.index:
         return CheckResult("10.1", False, "expected the frame of effedu.training.train_and_measure with a row "
                                           f"'my design' and the columns {sorted(columns)}, got {type(answer).__name__}")
-    row = answer.loc["my design"]
-    fast = row["ratio_hi"] <= CAPSTONE_BUDGET
-    accurate = row["accuracy"] >= CAPSTONE_FLOOR
-    measured = (f"time ×{row['ratio']:.2f} of the slow network (paired range up to ×{row['ratio_hi']:.2f}; budget "
-                f"×{CAPSTONE_BUDGET:g}), accuracy {row['accuracy']:.1%} (floor {CAPSTONE_FLOOR:.0%})")
+    judged = verdict.budget(answer, "my design", fraction=CAPSTONE_BUDGET)  # the rule lesson 10's verdict uses
+    fast = judged.outcome == "within the budget"
+    accurate = answer.loc["my design", "accuracy"] >= CAPSTONE_FLOOR
+    measured = (f"{judged.text.replace('**', '')} Accuracy {answer.loc['my design', 'accuracy']:.1%} "
+                f"(floor {CAPSTONE_FLOOR:.0%}).")
     if fast and accurate:
-        return CheckResult("10.1", True, f"within the budget: {measured}")
-    missing = [part for part, ok in (("faster", fast), ("more accurate", accurate)) if not ok]
+        return CheckResult("10.1", True, measured)
+    missing = [part for part, ok in (("clearly within the budget", fast), ("more accurate", accurate)) if not ok]
     return CheckResult("10.1", False, f"not yet — it must be {' and '.join(missing)}: {measured}")
 
 

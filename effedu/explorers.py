@@ -11,6 +11,7 @@ from torch import nn
 
 from . import blocks, guidelines, models, nas, transforms, verdict
 from ._runtime import Device
+from ._text import pct
 from .machine import available_cores
 from .structure import receptive_field, unread_pixels
 from .training import accuracy
@@ -166,7 +167,7 @@ def stem(device: Device = None, shape: tuple = (1, 3, 480, 640)) -> Explorer:
         yours = blocks.RDCL(kernels=(k1, k2), strides=(s1, s2))
         field, stride = receptive_field(yours)
         return (f"yours: receptive field {field} px, total stride {stride}, input pixels never read by conv1: "
-                f"{verdict.pct(unread_pixels(yours))}. " + verdict.speed(result, f"yours ({k1}/{s1}, {k2}/{s2})").text)
+                f"{pct(unread_pixels(yours))}. " + verdict.speed(result, f"yours ({k1}/{s1}, {k2}/{s2})").text)
 
     return Explorer({"k1": widgets.Dropdown(options=[3, 5, 7, 9], value=7, description="conv1 kernel"),
                      "s1": widgets.Dropdown(options=[2, 4], value=4, description="conv1 stride"),

@@ -17,17 +17,20 @@ from torch import nn
 
 from ._runtime import Device
 from .counting import count_macs, memory_traffic
-from .cpus import available_cores, cpu_quota
+from .cpus import available_cores, core_topology, cpu_quota
 from .timing import measure_latency
 
 
 def core_facts() -> dict:
-    """What limits the thread count here: usable cores, where that number comes from, torch's default thread
-    count, and a thread-limiting environment variable if one is set (``OMP_NUM_THREADS`` in many hub images)."""
-    quota = cpu_quota()
+    """What limits the thread count here: usable cores (physical performance cores this process may run on, cut to
+    a container quota), what the machine shows (logical CPUs, physical cores, performance and efficiency cores),
+    torch's default thread count, and a thread-limiting environment variable if one is set (``OMP_NUM_THREADS`` in
+    many hub images)."""
+    topology = core_topology()
     env = {name: os.environ[name] for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS") if os.environ.get(name)}
-    return {"usable cores": available_cores(), "logical cores": os.cpu_count() or 1,
-            "cpu quota": quota, "torch threads": torch.get_num_threads(), "thread variables": env}
+    return {"usable cores": available_cores(topology=topology), "logical cores": topology["logical"],
+            "physical cores": topology["physical"], "core kinds": topology["kinds"], "cpu quota": cpu_quota(),
+            "torch threads": torch.get_num_threads(), "thread variables": env}
 
 
 def default_device() -> torch.device:
@@ -87,6 +90,8 @@ def hardware() -> Hardware:
     return Hardware({
         "cpu": cpu_name(),
         "logical cores": facts["logical cores"],
+        "physical cores": facts["physical cores"],
+        "core kinds": ", ".join(f"{n} {kind}" for kind, n in facts["core kinds"].items()) or "one kind",
         "usable cores": facts["usable cores"],
         "cpu quota": "none" if facts["cpu quota"] is None else f"{facts['cpu quota']:g} CPUs",
         "torch threads": facts["torch threads"],

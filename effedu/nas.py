@@ -17,7 +17,6 @@ import dataclasses
 import hashlib
 import itertools
 import json
-import os
 import random
 import statistics
 import sys
@@ -31,10 +30,12 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from . import blocks
-from ._runtime import positive_int, seeded
+from ._runtime import cache_dir, positive_int, seeded
 from .blocks import Classifier, ConvBNAct, make_block
+from ._text import plural
 from .machine import cpu_name
-from .timing import measure_latency
+from .timing import (STARVED_CPU_SHARE, NoisyMeasurementWarning, StarvedMeasurementWarning,
+                     measure_latency)
 from .training import accuracy, fit
 
 BLOCK_TYPES = ("separable", "inverted residual", "ShuffleNetV2 unit")
@@ -156,17 +157,6 @@ def mutate(arch: Architecture, rng: random.Random) -> Architecture:
     return tuple(dataclasses.replace(s, out_channels=w) for s, w in zip(stages, widths))
 
 
-def default_cache_dir() -> Path:
-    """Where the latency table lives: $EFFEDU_CACHE, else the platform's user cache folder."""
-    if os.environ.get("EFFEDU_CACHE"):
-        return Path(os.environ["EFFEDU_CACHE"])
-    if sys.platform == "win32":
-        return Path(os.environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local")) / "effedu" / "cache"
-    if sys.platform == "darwin":
-        return Path.home() / "Library" / "Caches" / "effedu"
-    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "effedu"
-
-
 def code_version() -> str:
     """A hash of the code that decides what an entry measures (the blocks and this module): a table measured
     by other code is not reused."""
@@ -185,10 +175,10 @@ class LatencyTable:
     """
 
     def __init__(self, path: str | Path | None = None, *, threads: int = 1, budget_s: float = 0.1):
-        self.machine = (f"{cpu_name()} | torch {torch.__version__} | {threads} thread(s) | "
+        self.machine = (f"{cpu_name()} | torch {torch.__version__} | {plural(threads, 'thread')} | "
                         f"effedu code {code_version()}")
         self.format = TABLE_FORMAT
-        self.path = Path(path) if path is not None else default_cache_dir() / "latency_table.json"
+        self.path = Path(path) if path is not None else cache_dir() / "latency_table.json"
         self.threads, self.budget_s = threads, budget_s
         self.entries: dict[str, float] = {}
         self.scale = 1.0  # from calibrate(): measured / summed, fitted on networks the check does not use
@@ -212,17 +202,25 @@ class LatencyTable:
         return todo
 
     def ensure(self, archs: Iterable[Architecture], *, progress: bool = True) -> int:
-        """Measure every entry of ``archs`` not yet in the table (one at a time, with a progress bar), then save.
-        Returns how many entries were measured."""
+        """Measure every entry of ``archs`` not yet in the table (one at a time, with a progress bar), then save —
+        unless a measurement was starved (its core shared with other programs): such a table is kept for this
+        session but not saved for reuse, and the starvation warning says so. Returns how many entries were
+        measured."""
         todo = self.missing(archs)
+        starved = False
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # single tiny modules are noisy; the predictor check shows the effect
+            warnings.simplefilter("ignore", NoisyMeasurementWarning)  # single tiny modules are noisy; see the check
             for entry in tqdm(todo, desc="latency table", disable=not progress or not todo):
                 module, shape = module_for(entry)
                 result = measure_latency(module, shape, threads=self.threads, device="cpu",
                                          budget_s=self.budget_s, repeats=9)
                 self.entries[self.key(entry)] = min(result.samples)
-        if todo:
+                starved |= result.cpu_share is not None and result.cpu_share < STARVED_CPU_SHARE
+        if starved:
+            warnings.warn("the latency table was measured on a shared core (a starved measurement): it is used now "
+                          "but not saved — run the cell again when the machine is quiet", StarvedMeasurementWarning,
+                          stacklevel=2)
+        elif todo:
             self.save()
         return len(todo)
 

@@ -16,7 +16,8 @@ from matplotlib.figure import Figure
 from .machine import device_words
 from .profiling import achieved_gflops
 from .timing import LatencyResult
-from .verdict import num, pareto_front, pct
+from ._text import num, pct
+from .stats import pareto_front
 
 _BAR = "#4C72B0"
 _HIGHLIGHT = "#DD8452"

@@ -20,7 +20,8 @@ from torch import nn
 from . import models
 from ._runtime import Device, InputLike, ModuleStack, guarded_run, positive_int, run_model, synchronize
 from .counting import count_params, record_ops
-from .timing import compare_latency, garbage_collector_off, quartiles
+from .stats import Range, median_interval
+from .timing import compare_latency, garbage_collector_off
 
 CLOCK_METHODS = {
     "cpu": "host clock around each layer",
@@ -183,8 +184,9 @@ def time_shares(layers: pd.DataFrame, by: str | Callable[[str], str] = "kind") -
 
     ``by``: a column of ``layers`` ("kind", "op_class", "type") or a function of the layer name (e.g. its stage,
     ``lambda name: name.split(".")[0]``). ``time_share`` is the median over the profiled runs of the group's share
-    of that run's time, and ``time_share_lo`` / ``time_share_hi`` its quartiles (from ``attrs["rounds"]``), so the
-    share comes with its own noise and always lies inside it."""
+    of that run's time, and ``time_share_lo`` / ``time_share_hi`` that median's 95 % interval (sign test over the
+    runs in ``attrs["rounds"]``; NaN with fewer than 6 runs), so the share comes with its own uncertainty and always
+    lies inside it."""
     groups = layers[by] if isinstance(by, str) else layers["layer"].map(by)
     label = by if isinstance(by, str) else "group"
     grouped = layers.assign(**{label: groups}).groupby(label, sort=False)[["macs", "bytes", "median_ms"]].sum()
@@ -195,25 +197,23 @@ def time_shares(layers: pd.DataFrame, by: str | Callable[[str], str] = "kind") -
         runs = rounds[[name for name in rounds.columns if name in group_of]]
         per_group = runs.T.groupby(runs.columns.map(group_of)).sum().T  # runs × groups
         per_run_share = per_group.div(per_group.sum(axis=1).where(lambda s: s > 0), axis=0).fillna(0.0)
-        grouped["time_share"] = [statistics.median(per_run_share[g]) for g in grouped.index]
-        spread = [quartiles(list(per_run_share[g])) for g in grouped.index]
-        grouped["time_share_lo"] = [low for low, _ in spread]
-        grouped["time_share_hi"] = [high for _, high in spread]
-    else:  # a frame without its runs (e.g. rebuilt by hand): the share of the medians, no range
+        shares = [median_interval(list(per_run_share[g])) for g in grouped.index]
+        grouped["time_share"] = [r.value for r in shares]
+        grouped["time_share_lo"] = [r.lo for r in shares]
+        grouped["time_share_hi"] = [r.hi for r in shares]
+    else:  # a frame without its runs (e.g. rebuilt by hand): the share of the medians, no interval
         total = grouped["median_ms"].sum()
         grouped["time_share"] = grouped["median_ms"] / total if total else 0.0
-        grouped["time_share_lo"] = grouped["time_share_hi"] = grouped["time_share"]
+        grouped["time_share_lo"] = grouped["time_share_hi"] = float("nan")
     grouped.attrs.update({key: layers.attrs[key] for key in ("model_latency_ms", "method", "clamped", "device",
                                                               "threads") if key in layers.attrs})
     return grouped.sort_values("time_share", ascending=False)
 
 
 class Share(NamedTuple):
-    """What one group of layers costs: its share of the time (median over the profiled runs), that share's
-    quartiles over the runs, and its share of the MACs."""
-    time: float
-    lo: float
-    hi: float
+    """What one group of layers costs: its share of the time (median over the profiled runs, a ``Range`` with its
+    95 % interval) and its share of the MACs."""
+    time: Range
     macs: float
 
 
@@ -222,9 +222,9 @@ def share_of(layers: pd.DataFrame, selected: pd.Series) -> Share:
     picks none."""
     shares = time_shares(layers.assign(selected=pd.Series(selected).to_numpy()), by="selected")
     if True not in shares.index:
-        return Share(0.0, 0.0, 0.0, 0.0)
+        return Share(Range(0.0, 0.0, 0.0), 0.0)
     row = shares.loc[True]
-    return Share(float(row.time_share), float(row.time_share_lo), float(row.time_share_hi), float(row.macs_share))
+    return Share(Range.of(row, "time_share"), float(row.macs_share))
 
 
 def count_by_kind(model: nn.Module, x: InputLike, *, device: Device = None) -> pd.DataFrame:

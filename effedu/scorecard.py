@@ -6,13 +6,15 @@ depends on the hardware: the room's own spread shows it.
     python -m effedu class FILE [FILE …] [--out PAGE]  # merge scorecards into one HTML page
 
 A scorecard holds the machine description (``effedu.hardware()``: CPU, cores, OS, torch — no user names), the
-versions, and each experiment's paired ratio with its range. Nothing is sent anywhere.
+versions, and each experiment's paired ratio with its 95 % interval. Nothing is sent anywhere. The table and the
+class page decide every outcome again from the stored interval, through the course's one rule (``Range.vs``).
 """
 from __future__ import annotations
 
 import datetime
 import html
 import json
+import math
 import platform
 import time
 import warnings
@@ -25,16 +27,38 @@ from torch import nn
 
 from . import __version__, blocks, guidelines, models, plots, profiling, verdict
 from ._runtime import Device
+from ._text import num, pct, pct_range, plural, ratio_range, times
+from .stats import Range
 from .machine import available_cores, default_device, hardware
 from .timing import NoisyMeasurementWarning, compare_latency
 
-FORMAT = "effedu scorecard 1"
+FORMAT = "effedu scorecard 2"  # 2: lo–hi is the 95 % interval of the median (sign test)
+OLD_FORMATS = {"effedu scorecard 1": "format 1: its range is the middle half of the rounds, not a 95 % interval"}
 BUDGET_S = 0.5
 
 
+def _stored(r: Range) -> dict:
+    """A Range as JSON: no interval (too few rounds) is stored as null ends, not NaN."""
+    return {"value": r.value, "lo": r.lo if r.decidable else None, "hi": r.hi if r.decidable else None}
+
+
 def _paired(frame: pd.DataFrame, name: str, baseline: str | None = None) -> dict:
-    ratio, lo, hi = verdict.paired(frame, name, baseline)
-    return {"value": ratio, "lo": lo, "hi": hi, "outcome": verdict.outcome_of(lo, hi)}
+    return {**_stored(verdict.paired(frame, name, baseline)), "rounds": verdict.rounds(frame)}
+
+
+def measured_range(e: dict) -> Range:
+    """An experiment's value and interval as a Range (null ends: none)."""
+    return Range(float(e["value"]), *(math.nan if e.get(end) is None else float(e[end]) for end in ("lo", "hi")))
+
+
+def outcome(e: dict, card_format: str = FORMAT) -> str:
+    """An experiment's outcome, decided again from its stored interval by the course's one rule — never read from
+    the file. A card of an older format is not decided (its range was not an interval)."""
+    if card_format != FORMAT:
+        return "not decided (older format)"
+    if e["unit"] == "time share":
+        return "share"
+    return verdict.outcome_of(measured_range(e))
 
 
 def _separable(device, threads):
@@ -77,7 +101,7 @@ def _elementwise(device, threads):
     layers = profiling.profile_layers(models.mobilenet_v2(), (1, 3, 224, 224), device=device, threads=threads,
                                       repeats=6)
     share = profiling.share_of(layers, layers["op_class"].isin(profiling.ELEMENTWISE_CLASSES))
-    return {"value": share.time, "lo": share.lo, "hi": share.hi, "outcome": "share"}
+    return {**_stored(share.time), "rounds": len(layers.attrs["rounds"])}
 
 
 def _rdcl(device, threads):
@@ -107,7 +131,8 @@ EXPERIMENTS = {
 
 
 def run(*, device: Device = None, threads: int = 1, progress: bool = True) -> dict:
-    """Measure every experiment here; returns the scorecard (a JSON-ready dict)."""
+    """Measure every experiment here; returns the scorecard (a JSON-ready dict). Each experiment stores its value,
+    its 95 % interval and its round count; its outcome is decided when the card is read (``outcome``)."""
     device = device or default_device()
     started = time.perf_counter()
     results = {}
@@ -117,6 +142,7 @@ def run(*, device: Device = None, threads: int = 1, progress: bool = True) -> di
             if progress:
                 print(f"  {title} …", flush=True)
             results[key] = {"title": title, "unit": unit, **runner(device, threads), "paper": paper, "note": note}
+            results[key]["outcome"] = outcome(results[key])  # for people reading the file; re-decided on reading
     return {"format": FORMAT, "effedu": __version__, "created": datetime.date.today().isoformat(),
             "seconds": round(time.perf_counter() - started, 1), "device": str(device), "threads": threads,
             "machine": {k: str(v) for k, v in hardware().items()}, "python": platform.python_version(),
@@ -124,22 +150,23 @@ def run(*, device: Device = None, threads: int = 1, progress: bool = True) -> di
 
 
 def table(card: dict) -> pd.DataFrame:
-    """One row per experiment: value, its range, the outcome and the paper's devices."""
+    """One row per experiment: value, its 95 % interval, the outcome (decided again) and the paper's devices."""
     rows = {}
     for key, e in card["experiments"].items():
-        paper = ", ".join(f"{d} ×{verdict.num(v)}" for d, v in e.get("paper", {}).items())
+        paper = ", ".join(f"{d} ×{num(v)}" for d, v in e.get("paper", {}).items())
         shown, spread = _shown(e)
         note = e.get("note", "")
-        rows[e["title"]] = {"here": shown, "paired range": spread, "outcome": e["outcome"],
+        rows[e["title"]] = {"here": shown, "95 % interval": spread, "outcome": outcome(e, card.get("format")),
                             "paper": "; ".join(part for part in (paper, note) if part)}
     return pd.DataFrame(rows).T
 
 
 def _shown(e: dict) -> tuple[str, str]:
-    """An experiment's value and its range as people read them: "×1.72", "×1.68–1.75" or "21 %", "21 %–22 %"."""
+    """An experiment's value and its interval as people read them: "×1.72", "×1.68–1.75" or "21 %", "21 %–22 %"."""
+    r = measured_range(e)
     if e["unit"] == "time share":
-        return verdict.pct(e["value"]), f"{verdict.pct(e['lo'])}–{verdict.pct(e['hi'])}"
-    return verdict.times(e["value"]), verdict.ratio_range(e["lo"], e["hi"])
+        return pct(r.value), pct_range(r)
+    return times(r.value), ratio_range(r)
 
 
 def machine_label(card: dict) -> str:
@@ -159,7 +186,7 @@ def load(paths: list[str | Path]) -> tuple[list[tuple[str, dict]], list[str]]:
         except (OSError, ValueError) as err:
             problems.append(f"{path.name}: not readable as a scorecard ({type(err).__name__}: {err})")
             continue
-        if not isinstance(card, dict) or card.get("format") != FORMAT:
+        if not isinstance(card, dict) or card.get("format") not in (FORMAT, *OLD_FORMATS):
             found = card.get("format", "no format field") if isinstance(card, dict) else type(card).__name__
             problems.append(f"{path.name}: made by another version of effedu ({found}; this one reads {FORMAT}) — "
                             "re-run `python3 course.py scorecard` on that machine")
@@ -178,14 +205,14 @@ def _plot(key: str, cards: list[tuple[str, dict]]) -> str:
     fig = Figure(figsize=(7, 0.9 + 0.45 * len(rows)))
     ax = fig.subplots()
     for y, (label, e) in enumerate(rows):
-        ax.errorbar([e["value"]], [y], xerr=[[e["value"] - e["lo"]], [e["hi"] - e["value"]]], fmt="o", color="C0",
-                    capsize=3)
+        r = measured_range(e)
+        ax.errorbar([r.value], [y], xerr=[[r.value - r.lo], [r.hi - r.value]], fmt="o", color="C0", capsize=3)
     for i, (device, value) in enumerate(rows[0][1].get("paper", {}).items()):
         ax.axvline(value, color=f"C{i + 1}", ls="--", lw=1, label=f"paper: {device}")
     if unit == "time ratio":
         ax.axvline(1.0, color="grey", lw=0.8)
     ax.set_yticks(range(len(rows)), [label[:50] for label, _ in rows])
-    ax.set_xlabel(f"{unit} (dot: median of the paired rounds; bar: their middle half)")
+    ax.set_xlabel(f"{unit} (dot: median of the paired rounds; bar: its 95 % interval)")
     ax.set_title(title, fontsize=10)
     if rows[0][1].get("paper"):
         ax.legend(fontsize=7)
@@ -204,16 +231,18 @@ def class_page(paths: list[str | Path]) -> str:
         cells = ""
         for key in keys:
             e = card.get("experiments", {}).get(key)
-            cells += "<td>—</td>" if e is None else "<td>{}<br><small>{}</small></td>".format(*_shown(e))
+            cells += "<td>—</td>" if e is None else "<td>{}<br><small>{}<br>{}</small></td>".format(
+                *_shown(e), html.escape(OLD_FORMATS.get(card.get("format"), outcome(e))))
         body += f"<tr><th>{html.escape(label)}</th>{cells}</tr>"
     plots = "".join(f"<h2>{html.escape(card_title(k, cards))}</h2>{_plot(k, cards)}" for k in keys)
     skipped = "".join(f"<li>{html.escape(p)}</li>" for p in problems)
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>effedu — the class scorecard</title>"
             "<style>body{font-family:sans-serif;max-width:1100px;margin:2em auto}td,th{padding:4px 8px;"
             "border-bottom:1px solid #ddd;text-align:left;vertical-align:top}</style></head><body>"
-            f"<h1>The class scorecard: {len(cards)} machine(s)</h1><p>Each number is a paired ratio measured on that "
-            "machine (median of interleaved rounds; small print: the middle half of the rounds). Below 1: the "
-            "candidate took less time than its baseline. The dashed lines are the papers' own devices.</p>"
+            f"<h1>The class scorecard: {plural(len(cards), 'machine')}</h1><p>Each number is a paired ratio measured on "
+            "that machine (median of interleaved rounds; small print: its 95 % interval, and the outcome decided "
+            "from it). Below 1: the candidate took less time than its baseline. The dashed lines are the papers' own "
+            "devices.</p>"
             f"<table><tr><th>machine</th>{header}</tr>{body}</table>"
             + (f"<h2>Files not included</h2><ul>{skipped}</ul>" if skipped else "") + plots + "</body></html>")
 

@@ -6,8 +6,9 @@ synchronised on both sides of every timed block, the garbage collector off while
 (median and IQR, not the mean). Several candidates are timed *interleaved* — one block of each in turn — so that
 the machine's drift (another program, the CPU clocking down) hits all of them alike. Interleaving pairs the
 samples: round r of every candidate ran at nearly the same moment, so the ratio of two candidates is taken
-round by round, and its median and quartiles (``ratio``, ``ratio_lo``, ``ratio_hi``) are the comparison's
-headline and its noise — ``ratio_lo ≤ ratio ≤ ratio_hi`` by construction.
+round by round; its median and that median's 95 % confidence interval (``ratio``, ``ratio_lo``, ``ratio_hi``,
+from ``effedu.stats``) are the comparison's headline and its uncertainty — ``ratio_lo ≤ ratio ≤ ratio_hi``, and
+no interval (NaN ends) below 6 rounds.
 
 ``torch.utils.benchmark`` times one statement at a time and runs a warm-up inside every call, so it cannot
 interleave candidates on a fixed budget; ``benchmarks/measure_quality.py`` checks that ``measure_latency``
@@ -18,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import gc
+import os
 import statistics
 import time
 import warnings
@@ -31,13 +33,21 @@ from tqdm.auto import tqdm
 from ._runtime import (Device, InputLike, check_model, in_kernel, make_input, model_restored, positive_int,
                        positive_number, resolve_device, run_model, set_threads, synchronize, threads_fixed)
 from .counting import count_params, record_ops
+from ._text import plural
+from .stats import comparison_stats, quartiles
 
 NOISY_IQR_FRACTION = 0.10  # warn when the IQR exceeds 10 % of the median
+BUDGET_SCALE_VARIABLE = "EFFEDU_BUDGET_SCALE"  # the test suite's short budgets (course.py test sets it)
 STARVED_CPU_SHARE = 0.6  # at one CPU thread, CPU time under 60 % of the wall time: the core was shared
 
 
 class NoisyMeasurementWarning(UserWarning):
     """The spread of the samples is too large to trust small differences."""
+
+
+class StarvedMeasurementWarning(UserWarning):
+    """The kernel got far less CPU time than wall time while it measured: its core was shared. Not a kind of
+    noise: ``quiet()`` never silences it, nor do the explorers, the advisor or the latency table."""
 
 
 @dataclasses.dataclass
@@ -49,6 +59,7 @@ class LatencyResult:
     number: int
     warmup: int
     name: str = ""
+    cpu_share: float | None = None  # CPU time over wall time while sampling (the whole comparison's)
 
     @property
     def median_ms(self) -> float:
@@ -73,10 +84,10 @@ class LatencyResult:
         return self.iqr_ms > NOISY_IQR_FRACTION * self.median_ms
 
     def _summary(self) -> str:
-        thread_word = "thread" if self.threads == 1 else "threads"
         label = f"{self.name}: " if self.name else ""
         return (f"{label}{self.median_ms:.3f} ms median, IQR {self.iqr_ms:.3f} ms, CV {self.cv:.1%} "
-                f"({len(self.samples)} samples × {self.number} runs, {self.device}, {self.threads} {thread_word})")
+                f"({len(self.samples)} samples × {plural(self.number, 'run')}, {self.device}, "
+                f"{plural(self.threads, 'thread')})")
 
     def __repr__(self) -> str:
         return f"LatencyResult({self._summary()})"
@@ -84,50 +95,6 @@ class LatencyResult:
     def _repr_html_(self) -> str:
         flag = " <b style='color:#b00'>noisy</b>" if self.noisy else ""
         return f"<code>{self._summary()}</code>{flag}"
-
-
-# --- the statistics of a comparison: pure functions of the sample lists ------------------------------------
-
-def quartiles(values: Sequence[float]) -> tuple[float, float]:
-    """(first, third) quartile, with the 'inclusive' method whose middle cut is the median — so the median
-    always lies between them. One value: both quartiles are that value."""
-    if len(values) < 2:
-        return (values[0], values[0]) if values else (float("nan"), float("nan"))
-    low, _, high = statistics.quantiles(values, n=4, method="inclusive")
-    return low, high
-
-
-def paired_ratio(samples: Sequence[float], baseline: Sequence[float]) -> tuple[float, float, float]:
-    """(median, first quartile, third quartile) of the per-round ratios ``samples[r] / baseline[r]``.
-
-    Interleaving makes round r of both candidates run at nearly the same moment, so each round's ratio is
-    free of the machine's drift; its spread over the rounds is the comparison's own noise."""
-    if len(samples) != len(baseline) or not samples:
-        raise ValueError(f"samples and baseline must be equally long and not empty, got {len(samples)} and "
-                         f"{len(baseline)} rounds")
-    ratios = [mine / base for mine, base in zip(samples, baseline)]
-    low, high = quartiles(ratios)
-    return statistics.median(ratios), low, high
-
-
-def comparison_stats(samples: Mapping[str, Sequence[float]]) -> pd.DataFrame:
-    """One row per candidate from its samples (ms, one per round, rounds paired across candidates): ``median_ms,
-    min_ms, iqr_ms, cv`` and ``ratio`` / ``ratio_lo`` / ``ratio_hi`` — the median and quartiles of the paired
-    per-round ratios to the first candidate."""
-    if not samples:
-        raise ValueError("samples must hold at least one candidate")
-    names = list(samples)
-    baseline = samples[names[0]]
-    rows = []
-    for name in names:
-        values = list(samples[name])
-        ratio, low, high = paired_ratio(values, baseline)
-        q1, q3 = quartiles(values)
-        mean = statistics.fmean(values)
-        rows.append({"candidate": name, "median_ms": statistics.median(values), "min_ms": min(values),
-                     "iqr_ms": q3 - q1, "cv": statistics.stdev(values) / mean if len(values) > 1 else 0.0,
-                     "ratio": ratio, "ratio_lo": low, "ratio_hi": high})
-    return pd.DataFrame(rows).set_index("candidate")
 
 
 # --- the timing engine ------------------------------------------------------------------------------------
@@ -169,6 +136,22 @@ def garbage_collector_off():
             gc.enable()
 
 
+def budget_scale() -> float:
+    """What every timing budget is multiplied by: ``$EFFEDU_BUDGET_SCALE``, else 1. ``course.py test`` sets it
+    below 1 so that the lessons run faster under test (the rounds stay; each round times fewer runs). The tests
+    never assert a timing outcome, so nothing they check depends on it."""
+    text = os.environ.get(BUDGET_SCALE_VARIABLE, "").strip()
+    if not text:
+        return 1.0
+    try:
+        scale = float(text)
+    except ValueError:
+        scale = 0.0
+    if not 0 < scale <= 1:
+        raise ValueError(f"{BUDGET_SCALE_VARIABLE} must be a number in (0, 1], got {text!r}")
+    return scale
+
+
 def _check_budget(warmup: int, repeats: int, budget_s: float, number: int | None) -> None:
     if isinstance(warmup, bool) or not isinstance(warmup, int) or warmup < 0:
         raise ValueError(f"warmup must be a non-negative integer, got {warmup!r}")
@@ -183,22 +166,30 @@ Progress = Callable[[int, int], None]  # (rounds done, rounds planned)
 
 def _run_interleaved(runs: list[_Run], device: torch.device, *, warmup: int, repeats: int, budget_s: float,
                      number: int | None, interleave: bool, progress: bool | Progress,
-                     min_repeats: int | None) -> float:
-    """Warm up, calibrate ``number`` so each block takes budget_s / repeats, then sample round-robin.
-    ``min_repeats``: stop after that many rounds once the whole timing has used ``budget_s`` per candidate (a cap
-    for interactive use: a slow setting gets fewer, not longer, rounds). Returns the process's CPU time over the
+                     fit_rounds: bool) -> float:
+    """Warm up, choose ``number`` so each block takes budget_s / repeats (from the last warm-up run, timed), then
+    sample round-robin. With ``warmup=0`` and no ``number`` every sample is one run and the first sample is the
+    first forward pass ever run: the cold start stays visible. ``fit_rounds``: take only as many of the ``repeats``
+    rounds as fit in ``budget_s`` per candidate, decided from the warm-up before any sample is taken — never from
+    the samples themselves, so the round count cannot favour an outcome. Returns the process's CPU time over the
     wall time while sampling: about 1 for a CPU-bound model at one thread on a core of its own."""
     for c in runs:
         if c.threads is not None:
             set_threads(c.threads)
-        for _ in range(warmup):
+        for _ in range(warmup - 1):
             run_model(c.model, c.x, c.argument)
-        c.calibration_ms = _time_block(c, 1, device)  # with warmup=0 this is the cold run
-        c.number = number or max(1, min(10_000, round(budget_s * 1e3 / repeats / max(c.calibration_ms, 1e-3))))
+        if warmup and number is None:
+            c.calibration_ms = _time_block(c, 1, device)  # the last warm-up run, timed
+        if number is not None or not warmup:
+            c.number = number or 1
+        else:
+            c.number = max(1, min(10_000, round(budget_s * 1e3 / repeats / max(c.calibration_ms, 1e-3))))
+    if fit_rounds and warmup:
+        per_round_ms = sum(c.number * c.calibration_ms for c in runs)
+        repeats = max(1, min(repeats, round(budget_s * 1e3 * len(runs) / max(per_round_ms, 1e-3))))
     callback = progress if callable(progress) else None
     bar = tqdm(total=repeats, desc="timing (round-robin)" if interleave else "timing (one after another)",
                disable=progress is not True, leave=False)
-    deadline = time.perf_counter() + budget_s * len(runs)
     wall_start, cpu_start = time.perf_counter(), time.process_time()
     with garbage_collector_off(), bar:
         if interleave:
@@ -209,8 +200,6 @@ def _run_interleaved(runs: list[_Run], device: torch.device, *, warmup: int, rep
                 bar.update()
                 if callback:
                     callback(round_index + 1, repeats)
-                if min_repeats is not None and round_index + 1 >= min_repeats and time.perf_counter() > deadline:
-                    break
         else:
             for c in runs:
                 c.samples.extend(_time_block(c, c.number, device) for _ in range(repeats))
@@ -226,7 +215,8 @@ def measure_latency(model: nn.Module, x: InputLike, *, threads: int | None = 1, 
     ``threads`` — torch's intra-op threads during the measurement (default 1: stable, and comparable with the
     papers' single-core phone numbers; ``None`` keeps the current setting). Restored afterwards.
     ``repeats`` samples are taken; each times ``number`` back-to-back runs (chosen so that all samples together
-    take about ``budget_s`` unless given). Warns with ``NoisyMeasurementWarning`` when IQR > 10 % of the median.
+    take about ``budget_s`` unless given; with ``warmup=0`` it is 1, and ``samples[0]`` is the first forward pass
+    ever run). Warns with ``NoisyMeasurementWarning`` when IQR > 10 % of the median.
     """
     frame = _compare({name or type(check_model(model)).__name__: model}, x, threads=threads, device=device,
                      warmup=warmup, repeats=repeats, budget_s=budget_s, number=number, interleave=True,
@@ -259,7 +249,7 @@ def _named_candidates(candidates: Candidates, x: InputLike | None) -> list[tuple
 def compare_latency(candidates: Candidates, x: InputLike | None = None, *, threads: int | None = 1,
                     device: Device = None, warmup: int = 5, repeats: int = 20, budget_s: float = 1.0,
                     number: int | None = None, interleave: bool = True, counts: bool = True,
-                    progress: bool | Progress = False, min_repeats: int | None = None) -> pd.DataFrame:
+                    progress: bool | Progress = False, fit_rounds: bool = False) -> pd.DataFrame:
     """Time several models interleaved (round-robin) and return one row per candidate.
 
     ``candidates``: ``{name: model}``, ``{name: (model, x)}`` for per-candidate inputs, or a list of models.
@@ -267,18 +257,20 @@ def compare_latency(candidates: Candidates, x: InputLike | None = None, *, threa
 
     * ``median_ms``, ``min_ms`` (the fastest sample), ``iqr_ms``, ``cv`` — each candidate's own samples;
     * ``ratio`` — the median of the per-round ratios to the first candidate (the baseline), and ``ratio_lo`` /
-      ``ratio_hi`` — their quartiles: a range that holds 1.0 is no clear difference (``effedu.verdict``);
+      ``ratio_hi`` — its 95 % confidence interval (sign test; NaN below 6 rounds): ``effedu.verdict`` decides on it;
     * with ``counts=True``: ``params``, ``macs``, ``bytes`` and ``macs_ratio`` (MACs / the first's: what the
       MAC count promised ``ratio`` would be).
 
     ``interleave=False`` times each candidate to the end before the next — only to show why not to.
     ``progress=True`` shows a progress bar (a function ``(done, planned)`` is called after every round instead).
-    ``min_repeats`` lets a slow comparison stop early, after that many rounds, once the budget is spent.
-    ``frame.attrs``: ``results`` ({name: LatencyResult}, every sample), ``threads``, ``device``, ``rounds``.
+    ``fit_rounds=True`` takes only as many rounds as fit in the budget, decided from the warm-up before sampling
+    (explorers: a slow setting gets fewer rounds, and "too few rounds to decide" below 6).
+    ``frame.attrs``: ``results`` ({name: LatencyResult}, every sample), ``threads``, ``device``, ``rounds``,
+    ``cpu_share`` (CPU time over wall time while sampling).
     """
     return _compare(candidates, x, threads=threads, device=device, warmup=warmup, repeats=repeats,
                     budget_s=budget_s, number=number, interleave=interleave, counts=counts, progress=progress,
-                    min_repeats=min_repeats)
+                    fit_rounds=fit_rounds)
 
 
 def compare_threads(model: nn.Module, x: InputLike, thread_counts: Sequence[int], *, device: Device = "cpu",
@@ -292,7 +284,7 @@ def compare_threads(model: nn.Module, x: InputLike, thread_counts: Sequence[int]
         raise ValueError(f"thread_counts must hold distinct positive integers, got {list(thread_counts)!r}")
     candidates = {thread_label(n): model for n in counts}
     return _compare(candidates, x, threads=None, device=device, warmup=warmup, repeats=repeats, budget_s=budget_s,
-                    number=None, interleave=True, counts=False, progress=progress, min_repeats=None,
+                    number=None, interleave=True, counts=False, progress=progress, fit_rounds=False,
                     per_candidate_threads=counts)
 
 
@@ -301,8 +293,9 @@ def thread_label(threads: int) -> str:
 
 
 def _compare(candidates, x, *, threads, device, warmup, repeats, budget_s, number, interleave, counts, progress,
-             min_repeats=None, per_candidate_threads: Sequence[int] | None = None) -> pd.DataFrame:
+             fit_rounds=False, per_candidate_threads: Sequence[int] | None = None) -> pd.DataFrame:
     _check_budget(warmup, repeats, budget_s, number)
+    budget_s *= budget_scale()
     named = _named_candidates(candidates, x)
     devices = {resolve_device(device, model) for _, model, _, _ in named}
     if len(devices) > 1:
@@ -317,9 +310,9 @@ def _compare(candidates, x, *, threads, device, warmup, repeats, budget_s, numbe
                 for (name, model, cx, argument), own in zip(named, own_threads)]
         cpu_share = _run_interleaved(runs, run_device, warmup=warmup, repeats=repeats, budget_s=budget_s,
                                      number=number, interleave=interleave, progress=progress,
-                                     min_repeats=min_repeats)
+                                     fit_rounds=fit_rounds)
     results = {c.name: LatencyResult(c.samples, c.threads or used_threads, str(run_device), c.number, warmup,
-                                     c.name) for c in runs}
+                                     c.name, cpu_share) for c in runs}
     frame = comparison_stats({c.name: c.samples for c in runs})
     if counts:
         counted = {"params": [], "macs": [], "bytes": []}
@@ -341,7 +334,8 @@ def _compare(candidates, x, *, threads, device, warmup, repeats, budget_s, numbe
 
 @contextlib.contextmanager
 def quiet():
-    """Silence ``NoisyMeasurementWarning`` inside the block — for demos that are noisy on purpose."""
+    """Silence ``NoisyMeasurementWarning`` inside the block — for demos that are noisy on purpose. A starved
+    measurement (``StarvedMeasurementWarning``) is still said: it is not noise, it is another program's load."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", NoisyMeasurementWarning)
         yield
@@ -361,7 +355,7 @@ def _warn_if_noisy(results, threads: int) -> None:
         advice.append("raise budget_s")
     warnings.warn(f"noisy measurement for {', '.join(r.name for r in noisy)}: the middle half of the samples "
                   f"spans up to {spread:.0%} of the median (limit {NOISY_IQR_FRACTION:.0%}) — "
-                  f"{'; '.join(advice)}. The paired range ratio_lo–ratio_hi already accounts for this noise.",
+                  f"{'; '.join(advice)}. The 95 % interval ratio_lo–ratio_hi already accounts for this noise.",
                   NoisyMeasurementWarning, stacklevel=4)
 
 
@@ -375,7 +369,7 @@ def _warn_if_starved(cpu_share: float) -> None:
                   "against wall time; a core of its own gives about 100 %) — other programs or users share its "
                   "core (on a hub: ask for a CPU guarantee), or the model waits (sleep, I/O). Times are inflated and "
                   "even paired ratios can be off; close other programs and run the cell again.",
-                  NoisyMeasurementWarning, stacklevel=4)
+                  StarvedMeasurementWarning, stacklevel=4)
 
 
 def sweep(settings: Sequence[Mapping], build, x: InputLike | None = None, *, progress: bool = True,
@@ -394,14 +388,20 @@ def sweep(settings: Sequence[Mapping], build, x: InputLike | None = None, *, pro
 # --- in a notebook: a noisy measurement is one readable line, not a stderr box with a temporary file path ----
 
 def _show_noise_as_a_note(message, category, filename, lineno, file=None, line=None):
-    if issubclass(category, NoisyMeasurementWarning):
+    if issubclass(category, (NoisyMeasurementWarning, StarvedMeasurementWarning)):
         from IPython.display import HTML, display
 
         display(HTML(f"<div style='color:#8a5a00'>⚠ {str(message)}</div>"))
     else:
-        _original_showwarning(message, category, filename, lineno, file, line)
+        _standard_showwarning(message, category, filename, lineno, file, line)
 
 
-_original_showwarning = warnings.showwarning
-if in_kernel():  # only inside a Jupyter kernel: scripts and tests keep the standard display
-    warnings.showwarning = _show_noise_as_a_note
+_standard_showwarning = warnings.showwarning
+
+
+def notebook() -> None:
+    """In a notebook: show effedu's measurement warnings (noisy, starved) as one orange line each, instead of a
+    stderr box with a temporary file path. Every lesson calls it once, in its first cell; elsewhere (scripts,
+    tests) it does nothing, and no other warning changes."""
+    if in_kernel():
+        warnings.showwarning = _show_noise_as_a_note

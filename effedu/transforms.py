@@ -4,6 +4,7 @@ Each returns a new model (or a wrapper); the input model is untouched."""
 from __future__ import annotations
 
 import copy
+import os
 import re
 import warnings
 from typing import Callable, ContextManager
@@ -11,10 +12,9 @@ from typing import Callable, ContextManager
 import pandas as pd
 import torch
 from torch import nn
-from torch._inductor.utils import run_and_get_code  # the compiled code, to say what was fused
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
-from ._runtime import Device, InputLike, check_model, make_input, resolve_device
+from ._runtime import Device, InputLike, cache_dir, check_model, make_input, resolve_device
 from .timing import compare_latency
 
 
@@ -90,8 +90,12 @@ def try_compile(model: nn.Module, x: InputLike, *, device: Device = None) -> tup
     model is), run once on ``x`` there to build it (compiling takes seconds to minutes). Returns (compiled model,
     "") or (None, the reason) where this machine cannot compile (no C++ compiler, no Triton for this GPU, an
     unsupported platform …) — lessons then skip that step and say why."""
+    from torch._inductor.utils import run_and_get_code  # the compiled code, to say what was fused (slow import)
+
     check_model(model)
     target = resolve_device(device, model)
+    # Inductor's generated code goes to effedu's cache folder, not /tmp (a setting the user made is kept)
+    os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(cache_dir() / "torchinductor"))
     try:
         compiled = torch.compile(copy.deepcopy(model).to(target).eval())
         with torch.inference_mode():
@@ -137,7 +141,7 @@ def _reason(err: Exception) -> str:
 
 # --- the essay's fifth factor of speed: the same network under different software --------------------------
 
-warnings.filterwarnings("ignore", message="TF32 acceleration on top of oneDNN")  # torch says this on every switch
+TF32_NOTE = "TF32 acceleration on top of oneDNN"  # what torch says on every oneDNN switch (about Intel GPUs)
 
 
 class UnderFlags(nn.Module):
@@ -149,8 +153,10 @@ class UnderFlags(nn.Module):
         self.model, self.flags = model, flags
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        with self.flags():
-            return self.model(x)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=TF32_NOTE)
+            with self.flags():
+                return self.model(x)
 
 
 class ChannelsLast(nn.Module):

@@ -3,13 +3,19 @@
 A lesson gives the controls and a ``build(**values)`` function returning ``{name: model}`` or
 ``{name: (model, x)}``; the explorer does the rest:
 
-* it answers every change within about a second: counts come from the meta device (no arithmetic), the timing
-  stops after ``budget_s`` once it has ``MIN_ROUNDS`` interleaved rounds, and a setting whose single forward
-  pass would take seconds is counted but not timed (it says so);
+* it answers every change within about a second: counts come from the meta device (no arithmetic); the round
+  count is fixed before any sample is taken — as many of ``repeats`` interleaved rounds as fit in ``budget_s``,
+  judged from its warm-up run (never "measure until decided", which would break the 95 % guarantee) — so a slow
+  setting gets fewer rounds and, below 6, says "too few rounds to decide"; a setting whose single forward pass would
+  take seconds is counted but not timed (it says so);
 * while it measures, the old result is greyed out and a progress bar runs; changes that arrive meanwhile (three
   key presses on a slider, a drag) are merged, so only the latest setting is measured next;
 * any error — an impossible combination, a failing build, measurement, description or plot — shows its message
-  in the widget; it never stays on "measuring…".
+  in the widget; it never stays on "measuring…"; a starved measurement or a thread count torch refused is said in
+  the widget too (a short budget's noise is not: the 95 % interval carries it).
+
+A control named ``threads`` is special: its value is the thread count of the measurement, not an argument of
+``build``.
 
     explorer = Explorer({"groups": IntSlider(value=1, min=1, max=8)},
                         lambda groups: {"grouped": nn.Conv2d(64, 64, 1, groups=groups)}, x=(1, 64, 28, 28))
@@ -23,7 +29,6 @@ from __future__ import annotations
 import html
 import re
 import threading
-import time
 import warnings
 from typing import Callable, Mapping
 
@@ -31,15 +36,16 @@ import ipywidgets as widgets
 import pandas as pd
 
 from . import plots
-from ._runtime import Device, InputLike, in_kernel, positive_int, positive_number
+from ._text import num, plural
+from ._runtime import Device, InputLike, ThreadSettingWarning, in_kernel, positive_int, positive_number
 from .counting import count_fast
-from .timing import compare_latency
+from .stats import MIN_ROUNDS
+from .timing import NoisyMeasurementWarning, StarvedMeasurementWarning, compare_latency
 
 PLOTS = {"bars": plots.latency_bars, "distribution": plots.latency_distribution}
 TABLE_COLUMNS = ["median_ms", "iqr_ms", "ratio", "ratio_lo", "ratio_hi", "macs_ratio", "params", "macs", "bytes"]
-FORMATS = {"median_ms": "{:.3f}", "iqr_ms": "{:.3f}", "ratio": "{:.2f}", "ratio_lo": "{:.2f}", "ratio_hi": "{:.2f}",
+FORMATS = {"median_ms": "{:.3f}", "iqr_ms": "{:.3f}", "ratio": "{:.3f}", "ratio_lo": "{:.3f}", "ratio_hi": "{:.3f}",
            "macs_ratio": "{:.2f}", "params": "{:,}", "macs": "{:,}", "bytes": "{:,}"}
-MIN_ROUNDS = 3  # fewer interleaved rounds cannot show the noise of a ratio
 SLOW_FORWARD_S = 2.0  # a setting whose forward pass is estimated above this is counted, not timed
 PROGRESS_AFTER_S = 1.0  # show a progress bar when a measurement is expected to take longer than this
 STYLE = ("<style>.effedu-stale{opacity:.35;transition:opacity .2s}"
@@ -64,8 +70,8 @@ class Explorer:
     """Controls + a builder → a summary, a table and a plot that re-measure whenever a control is released."""
 
     def __init__(self, controls: Mapping[str, widgets.ValueWidget], build: Callable[..., Mapping], *,
-                 x: InputLike | None = None, threads: int = 1, device: Device = None, budget_s: float = 0.5,
-                 repeats: int = 9, plot: str = "bars", title: str = "",
+                 x: InputLike | None = None, threads: int = 1, device: Device = None, budget_s: float = 0.6,
+                 repeats: int = 12, plot: str = "bars", title: str = "",
                  describe: Callable[..., str] | None = None, background: bool | None = None):
         if plot not in PLOTS:
             raise ValueError(f"plot must be one of {sorted(PLOTS)}, got {plot!r}")
@@ -146,7 +152,7 @@ class Explorer:
             candidates = self.build(**values)
             result, note = self._measure(candidates, threads)
             extra = ""
-            if self.describe is not None:
+            if self.describe is not None and "ratio" in result.columns:  # a count-only result has no verdict
                 extra = f"<br>{_inline_html(str(self.describe(result, **values)))}"
             self._redraw(result)
         except Exception as err:  # noqa: BLE001 — every failure is the student's to see, in the widget
@@ -167,7 +173,7 @@ class Explorer:
     @staticmethod
     def _settings(values: dict, threads: int) -> str:
         shown = ", ".join(f"{k}={_format_value(v)}" for k, v in values.items())
-        return f"{shown} · {threads} thread{'s' if threads != 1 else ''}"
+        return f"{shown} · {plural(threads, 'thread')}"
 
     def _measure(self, candidates: Mapping, threads: int) -> tuple[pd.DataFrame, str]:
         """Count on the meta device, then time — or, for a setting too slow to time interactively, count only."""
@@ -185,19 +191,18 @@ class Explorer:
             frame.attrs.update(results={}, threads=threads, device=str(self.device or "cpu"), rounds=0)
             return frame, (f"Counted, not timed: one forward pass of these candidates would take about "
                            f"{estimate_s:.0f} s here — too slow to answer within a second.")
-        if estimate_s * (1 + MIN_ROUNDS) > PROGRESS_AFTER_S:  # the calibration run, then the rounds
+        if estimate_s * (1 + MIN_ROUNDS) > PROGRESS_AFTER_S:  # the warm-up run, then the rounds
             self.progress.value, self.progress.layout.display = 0, "flex"
 
         def advance(done: int, planned: int) -> None:
             self.progress.value = done / planned
 
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # a short budget is noisy by design; the table shows the paired range
-            started = time.perf_counter()
-            frame = compare_latency(items, threads=threads, device=self.device, warmup=0, repeats=self.repeats,
-                                    budget_s=self.budget_s / max(len(items), 1), counts=False,
-                                    progress=advance, min_repeats=MIN_ROUNDS)
-            spent_s = time.perf_counter() - started
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            warnings.simplefilter("ignore", NoisyMeasurementWarning)  # a short budget's spread: the interval has it
+            frame = compare_latency(items, threads=threads, device=self.device, warmup=1, repeats=self.repeats,
+                                    budget_s=self.budget_s / max(len(items), 1), counts=False, progress=advance,
+                                    fit_rounds=True)
         frame["params"] = [sum(p.numel() for p in items[n][0].parameters()) for n in frame.index]
         frame["macs"] = [macs[n] for n in frame.index]
         frame["bytes"] = [sum(r.bytes for r in counted[n]) for n in frame.index]
@@ -207,22 +212,29 @@ class Explorer:
         if per_mac:
             self._ms_per_mac = max(per_mac)  # the slowest per MAC: a cautious estimate for the next setting
         rounds = frame.attrs["rounds"]
-        note = "" if rounds >= self.repeats else \
-            f"{rounds} rounds in {spent_s:.1f} s (a slow setting gets fewer rounds, so a wider paired range)."
-        return frame, note
+        notes = [f"⚠ {w.message}" for w in caught
+                 if issubclass(w.category, (StarvedMeasurementWarning, ThreadSettingWarning))]
+        if rounds < MIN_ROUNDS:
+            notes.append(f"{rounds} rounds fit in this setting's time budget: too few for a 95 % interval "
+                         f"(it needs {MIN_ROUNDS}), so nothing is decided here — a smaller setting decides.")
+        elif rounds < self.repeats:
+            notes.append(f"{rounds} rounds fit in this setting's time budget (a wider 95 % interval than "
+                         f"{self.repeats} would give).")
+        return frame, " ".join(notes)
 
     def _summary(self, result: pd.DataFrame, settings: str) -> str:
         if "ratio" not in result.columns:
             parts = [f"<b>{html.escape(str(name))}</b>: {row.macs:,} MACs" for name, row in result.iterrows()]
         else:
-            parts = [f"<b>{html.escape(str(name))}</b>: {row.median_ms:.3f} ms (time ×{row.ratio:.2f}"
-                     + (f", MACs ×{row.macs_ratio:.2f})" if "macs_ratio" in result.columns else ")")
+            parts = [f"<b>{html.escape(str(name))}</b>: {row.median_ms:.3f} ms (time ×{num(row.ratio)}"
+                     + (f", MACs ×{num(row.macs_ratio)})" if "macs_ratio" in result.columns else ")")
                      for name, row in result.iterrows()]
         return f"<span class='effedu-summary'>{html.escape(settings)} — " + "; ".join(parts) + "</span>"
 
     def _redraw(self, result: pd.DataFrame) -> None:
         table = result[[c for c in TABLE_COLUMNS if c in result.columns]]
-        self.table.value = table.style.format({k: v for k, v in FORMATS.items() if k in table.columns}).to_html()
+        self.table.value = table.style.format({k: v for k, v in FORMATS.items() if k in table.columns},
+                                              na_rep="—").to_html()
         if "ratio" not in result.columns:
             self.figure.value = b""
             return

@@ -103,13 +103,14 @@ def http_status(url: str) -> int:
 
 
 @contextlib.contextmanager
-def jupyter_server(command: list, state_dir, cwd):
+def jupyter_server(command: list, state_dir, cwd, env: dict | None = None):
     """Start ``command`` (a JupyterLab command line) on a free port with a known token; yield its base URL.
-    Runtime files, settings and workspaces go to ``state_dir``, never to the user's own Jupyter folders."""
+    Runtime files, settings and workspaces go to ``state_dir``, never to the user's own Jupyter folders; ``env``
+    (default: this process's) is the server's and its kernels' environment."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = dict(os.environ)
+    env = dict(os.environ if env is None else env)
     env["JUPYTER_RUNTIME_DIR"] = str(state_dir / "runtime")
     # a caller that prepared its own settings (the course's news-off settings) keeps them
     env.setdefault("JUPYTERLAB_SETTINGS_DIR", str(state_dir / "settings"))

@@ -17,13 +17,10 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from helpers import TOKEN, jupyter_server
+from helpers import TOKEN
 
 pytestmark = pytest.mark.slow  # every lesson in a real browser: minutes
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-import course  # noqa: E402
-
 ARTIFACTS = ROOT / "test-artifacts"
 LESSONS = sorted(p.name for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -57,26 +54,9 @@ def browser():
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """JupyterLab serving fresh student copies, with the course's settings (news off) and every cell rendered."""
-    root = tmp_path_factory.mktemp("course")
-    course.student_copies(root / "student")
-    home = root / ".jupyter"
-    env = course.lab_environment(home)
-    tracker = Path(env["JUPYTERLAB_SETTINGS_DIR"]) / "@jupyterlab" / "notebook-extension" / "tracker.jupyterlab-settings"
-    tracker.parent.mkdir(parents=True, exist_ok=True)
-    tracker.write_text(json.dumps({"windowingMode": "none"}))  # every cell in the page, so the test can see it
-    saved = dict(os.environ)
-    os.environ["EFFEDU_CACHE"] = str(root / "cache")  # lesson 09's table: measured fresh, never the user's
-    for key in ("JUPYTER_CONFIG_DIR", "JUPYTERLAB_SETTINGS_DIR", "JUPYTERLAB_WORKSPACES_DIR"):
-        os.environ[key] = env[key]
-    command = course.lab_command(Path(sys.executable), root)[:-1]  # no notebook opened at start
-    try:
-        with jupyter_server(command, root, root) as base:
-            yield base
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
+def server(lab_server):
+    """The session's JupyterLab (tests/conftest.py): fresh student copies, the course's settings (news off)."""
+    return lab_server[0]
 
 
 def shut_down_kernels(base: str) -> None:
@@ -144,7 +124,7 @@ def move_every_control(page, explorer) -> list[float]:
 
 
 @pytest.mark.parametrize("lesson", LESSONS)
-def test_every_lesson_runs_and_every_explorer_control_answers(lesson, server, browser):
+def test_every_lesson_runs_and_every_explorer_control_answers(lesson, server, browser, lab_server):
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     ARTIFACTS.mkdir(exist_ok=True)
     try:
@@ -158,7 +138,7 @@ def test_every_lesson_runs_and_every_explorer_control_answers(lesson, server, br
 
         stderr = page.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')
         assert stderr.count() == 0, f"{lesson}: a stderr or error box: {stderr.first.inner_text()[:500]}"
-        shown = page.locator(".jp-Notebook").inner_text().replace(os.environ["EFFEDU_CACHE"], "<cache>")
+        shown = page.locator(".jp-Notebook").inner_text().replace(str(lab_server[1] / "cache"), "<cache>")
         assert "/tmp/" not in shown  # no temporary path of the kernel shown (the test's own cache folder aside)
         for check_output in page.locator(".jp-OutputArea-output", has_text=re.compile(r"\d\d\.\d: ")).all():
             assert "not answered yet" in check_output.inner_text() or "10.1" in check_output.inner_text()

@@ -1,9 +1,26 @@
-"""The reference results and the static HTML edition, built from one short lesson (07, ~12 s) — the full runs
-are `python3 course.py reference` and `python3 course.py html`."""
+"""The reference results and the static HTML edition, built from one short lesson (07, ~12 s, executed once for
+both) — the full runs are `python3 course.py reference` and `python3 course.py html`."""
+import copy
+
 import nbformat
 import pytest
 
 from effedu import lessons
+
+
+@pytest.fixture(scope="module")
+def lesson_07_executed():
+    """Lesson 07 run once (about 12 s); the reference and the HTML edition are both built from that one run."""
+    return lessons.execute(lessons.lesson_paths(["07"])[0])
+
+
+@pytest.fixture
+def run_once(lesson_07_executed, monkeypatch):
+    def executed(path, timeout_s=600):
+        assert path.name.startswith("07_"), path
+        notebook, seconds = lesson_07_executed
+        return copy.deepcopy(notebook), seconds  # each user edits its own copy (the HTML page strips widgets)
+    monkeypatch.setattr(lessons, "execute", executed)
 
 
 def test_lessons_are_chosen_by_number_and_a_wrong_number_is_named():
@@ -34,7 +51,7 @@ def test_rerunning_one_lesson_replaces_its_section_and_keeps_the_others(tmp_path
 
 
 @pytest.mark.slow
-def test_reference_collects_each_verdict_with_its_range_and_the_run_time(tmp_path):
+def test_reference_collects_each_verdict_with_its_range_and_the_run_time(tmp_path, run_once):
     written = lessons.reference(["07"], out_dir=tmp_path)
     text = written.read_text(encoding="utf-8")
     assert written.name == f"{lessons.machine_slug()}.md"
@@ -45,7 +62,7 @@ def test_reference_collects_each_verdict_with_its_range_and_the_run_time(tmp_pat
 
 
 @pytest.mark.slow
-def test_html_edition_has_an_index_and_pages_with_plots_and_explorer_snapshots(tmp_path):
+def test_html_edition_has_an_index_and_pages_with_plots_and_explorer_snapshots(tmp_path, run_once):
     index = lessons.site(["07"], out_dir=tmp_path)
     page = (tmp_path / "07_large_kernels_early.html").read_text(encoding="utf-8")
     listing = index.read_text(encoding="utf-8")

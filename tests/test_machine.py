@@ -1,5 +1,6 @@
 """The machine description: quota-aware core counts (faked cgroup files), device wording, the roofline peaks."""
 import os
+import struct
 
 import pytest
 import torch
@@ -38,17 +39,75 @@ def test_cgroup_v1_quota_is_read(tmp_path):
     assert cpus.cpu_quota(text, tmp_path) is None
 
 
-def test_available_cores_honours_quota_and_affinity(tmp_path, monkeypatch):
-    monkeypatch.setattr(cpus, "affinity_cores", lambda: 16)
+def test_available_cores_honours_quota_and_affinity(tmp_path):
+    sixteen = {"logical": 16, "physical": 16, "kinds": {}}
     write(tmp_path / "cpu.max", "150000 100000\n")
-    assert cpus.available_cores(proc_cgroup="0::/\n", cgroup_root=tmp_path) == 1  # 1.5 CPUs: one usable core
+    assert cpus.available_cores(proc_cgroup="0::/\n", cgroup_root=tmp_path, topology=sixteen) == 1  # 1.5 CPUs
     write(tmp_path / "cpu.max", "50000 100000\n")
-    assert cpus.available_cores(proc_cgroup="0::/\n", cgroup_root=tmp_path) == 1  # never zero
+    assert cpus.available_cores(proc_cgroup="0::/\n", cgroup_root=tmp_path, topology=sixteen) == 1  # never zero
     write(tmp_path / "cpu.max", "max 100000\n")
-    assert cpus.available_cores(proc_cgroup="0::/\n", cgroup_root=tmp_path) == 16
-    monkeypatch.setattr(cpus, "affinity_cores", lambda: 2)
+    assert cpus.available_cores(proc_cgroup="0::/\n", cgroup_root=tmp_path, topology=sixteen) == 16
     write(tmp_path / "cpu.max", "800000 100000\n")
-    assert cpus.available_cores(proc_cgroup="0::/\n", cgroup_root=tmp_path) == 2  # the mask is tighter
+    two = {"logical": 2, "physical": 2, "kinds": {}}
+    assert cpus.available_cores(proc_cgroup="0::/\n", cgroup_root=tmp_path, topology=two) == 2  # the mask: tighter
+
+
+def fake_sysfs(root, siblings: dict[int, str], kinds: dict[str, str] | None = None):
+    for cpu, listed in siblings.items():
+        write(root / "system" / "cpu" / f"cpu{cpu}" / "topology" / "core_cpus_list", listed + "\n")
+    for folder, listed in (kinds or {}).items():
+        write(root / folder / "cpus", listed + "\n")
+
+
+def test_linux_smt_laptop_counts_physical_cores(tmp_path):
+    # 8 cores, 16 logical CPUs: cpu N and N+8 share a core
+    fake_sysfs(tmp_path, {cpu: f"{cpu % 8},{cpu % 8 + 8}" for cpu in range(16)})
+    topology = cpus.linux_topology(set(range(16)), tmp_path)
+    assert topology == {"logical": 16, "physical": 8, "kinds": {}} and cpus.thread_cores(topology) == 8
+    assert cpus.linux_topology({0, 8, 1}, tmp_path)["physical"] == 2  # the affinity mask picks the cores
+
+
+def test_linux_intel_hybrid_uses_the_performance_cores(tmp_path):
+    # 6 P-cores with SMT (CPUs 0-11) and 8 E-cores (CPUs 12-19): 20 logical CPUs, 14 physical cores
+    siblings = {cpu: f"{cpu - cpu % 2}-{cpu - cpu % 2 + 1}" for cpu in range(12)}
+    siblings.update({cpu: str(cpu) for cpu in range(12, 20)})
+    fake_sysfs(tmp_path, siblings, {"cpu_core": "0-11", "cpu_atom": "12-19"})
+    topology = cpus.linux_topology(set(range(20)), tmp_path)
+    assert topology == {"logical": 20, "physical": 14, "kinds": {"performance": 6, "efficiency": 8}}
+    assert cpus.thread_cores(topology) == 6
+
+
+def test_macos_apple_silicon_and_intel(monkeypatch):
+    m2 = {"hw.physicalcpu": 8, "hw.logicalcpu": 8, "hw.perflevel0.physicalcpu": 4, "hw.perflevel1.physicalcpu": 4}
+    topology = cpus.macos_topology(m2.get)
+    assert topology["kinds"] == {"performance": 4, "efficiency": 4} and cpus.thread_cores(topology) == 4
+    intel = {"hw.physicalcpu": 4, "hw.logicalcpu": 8}
+    assert cpus.thread_cores(cpus.macos_topology(intel.get)) == 4 and cpus.macos_topology({}.get) is None
+
+
+def windows_record(efficiency_class: int) -> bytes:
+    # SYSTEM_LOGICAL_PROCESSOR_INFORMATION_EX for one core: Relationship 0, Size 48, Flags, EfficiencyClass, …
+    return struct.pack("<IIBB", 0, 48, 1, efficiency_class) + bytes(38)
+
+
+def test_windows_hybrid_from_the_processor_records():
+    buffer = b"".join(windows_record(1) for _ in range(6)) + b"".join(windows_record(0) for _ in range(8))
+    buffer += struct.pack("<II", 2, 16) + bytes(8)  # a cache record: not a core
+    assert cpus.windows_cores(buffer) == [1] * 6 + [0] * 8
+    topology = cpus.windows_topology(buffer)
+    assert topology["physical"] == 14 and topology["kinds"] == {"performance": 6, "efficiency": 8}
+    assert cpus.thread_cores(topology) == 6
+    assert cpus.windows_topology(b"".join(windows_record(0) for _ in range(4)))["kinds"] == {}
+    assert cpus.windows_topology(None) is None
+
+
+def test_the_sentences_name_both_kinds_of_core():
+    facts = {"usable cores": 4, "cpu quota": None, "thread variables": {}, "torch threads": 4,
+             "logical cores": 8, "physical cores": 8, "core kinds": {"performance": 4, "efficiency": 4}}
+    text = effedu.verdict.cores(facts).text
+    assert "4 performance cores and 4 efficiency cores" in text and "slowest core" in text
+    smt = {**facts, "core kinds": {}, "logical cores": 16, "physical cores": 8, "usable cores": 8}
+    assert "16 logical CPUs" in effedu.verdict.cores(smt).text
 
 
 def test_core_facts_report_a_thread_variable(monkeypatch):

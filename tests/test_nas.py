@@ -158,9 +158,9 @@ def test_choices_a_block_lacks_do_not_make_new_networks():
     assert nas.Stage(INV, 5, 6, 32, 1) != nas.Stage(INV, 5, 3, 32, 1)
 
 
-def test_default_cache_dir_honours_the_environment(monkeypatch, tmp_path):
+def test_the_table_lives_in_the_cache_folder_the_environment_names(monkeypatch, tmp_path):
     monkeypatch.setenv("EFFEDU_CACHE", str(tmp_path))
-    assert nas.default_cache_dir() == tmp_path
+    assert nas.LatencyTable().path == tmp_path / "latency_table.json"
 
 
 @pytest.mark.slow

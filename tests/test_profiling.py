@@ -61,7 +61,7 @@ def test_op_class(ops, kind, expected):
 
 
 def test_time_shares_come_with_ranges_that_hold_them():
-    layers = effedu.profile_layers(blocks.DepthwiseSeparable(16, 32), (1, 16, 16, 16), repeats=5)
+    layers = effedu.profile_layers(blocks.DepthwiseSeparable(16, 32), (1, 16, 16, 16), repeats=6)
     shares = profiling.time_shares(layers, by="kind")
     assert set(shares.index) == {"depthwise 3×3", "pointwise 1×1", "other"}
     assert ((shares["time_share_lo"] <= shares["time_share"]) & (shares["time_share"] <= shares["time_share_hi"])).all()
@@ -74,11 +74,14 @@ def test_time_shares_come_with_ranges_that_hold_them():
 def test_time_shares_from_scripted_runs():
     layers = pd.DataFrame({"layer": ["a", "b", "c"], "kind": ["x", "x", "y"], "macs": [1, 1, 2], "bytes": [1, 1, 1],
                            "median_ms": [1.0, 1.0, 2.0]})
-    layers.attrs["rounds"] = pd.DataFrame({"a": [1.0, 1.0, 3.0], "b": [1.0, 1.0, 1.0], "c": [2.0, 2.0, 2.0]})
+    layers.attrs["rounds"] = pd.DataFrame({"a": [1.0, 1.0, 3.0, 1.0, 1.0, 2.0], "b": [1.0] * 6, "c": [2.0] * 6})
     shares = profiling.time_shares(layers, by="kind")
     assert shares.loc["x", "time_share"] == pytest.approx(0.5)  # the median run: 2 of 4 ms
-    assert shares.loc["x", "time_share_hi"] == pytest.approx(0.5 + (4 / 6 - 0.5) / 2)
+    assert shares.loc["x", "time_share_hi"] == pytest.approx(4 / 6)  # six runs: the interval spans all of them
+    assert shares.loc["x", "time_share_lo"] == pytest.approx(0.5)
     assert shares.loc["y", "macs_share"] == 0.5
+    layers.attrs["rounds"] = layers.attrs["rounds"].head(5)  # five runs: no 95 % interval
+    assert profiling.time_shares(layers, by="kind")["time_share_lo"].isna().all()
 
 
 def test_count_by_kind_follows_table_2_convention():

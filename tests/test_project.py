@@ -1,6 +1,9 @@
 """The project's own promises: pins agree, notebooks keep no stray outputs, set-up stays in the two commands."""
+import ast
 import json
 import re
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -115,3 +118,78 @@ def test_ci_runs_the_readme_test_command():
     readme = (ROOT / "README.md").read_text()
     assert "python3 course.py test" in readme and "python3 course.py lab" in readme
     assert "python3 course.py test" in (ROOT / ".ci" / "run").read_text()
+
+
+INSTRUCTOR_TAGS = {"solution", "instructor"}
+
+
+def _names(tree, context) -> set[str]:
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, context):
+            found.add(node.id)
+        elif context is ast.Store and isinstance(node, (ast.Import, ast.ImportFrom)):
+            found |= {(alias.asname or alias.name).split(".")[0] for alias in node.names}
+    return found
+
+
+def solution_names_read_elsewhere(notebook: dict) -> list[str]:
+    """What a student copy would lack: names a solution (or instructor) cell defines that a later cell of the
+    student copy reads — unless an earlier student cell defines them too (the ``answer = ...`` stub) or the only
+    readers are ``check(...)`` cells, which report "not answered yet" for a stub. Empty for a sound lesson."""
+    cells = [c for c in notebook["cells"] if c["cell_type"] == "code"]
+    problems, stubbed = [], set()
+    for index, cell in enumerate(cells):
+        tree = ast.parse("".join(cell["source"]))
+        if not INSTRUCTOR_TAGS & set(cell.get("metadata", {}).get("tags", [])):
+            stubbed |= _names(tree, ast.Store)
+            continue
+        for name in sorted(_names(tree, ast.Store) - stubbed):
+            for later in cells[index + 1:]:
+                source = "".join(later["source"])
+                if INSTRUCTOR_TAGS & set(later.get("metadata", {}).get("tags", [])) or "check(" in source:
+                    continue
+                if name in _names(ast.parse(source), ast.Load):
+                    problems.append(f"{name!r} (defined by a solution, read by: {source.strip()[:60]}…)")
+    return problems
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_student_copies_need_nothing_a_solution_defines(path):
+    """Statically, what running the student copy would catch (the browser test runs every copy as well)."""
+    assert solution_names_read_elsewhere(json.loads(path.read_text())) == []
+
+
+def test_the_solution_scan_catches_a_name_only_a_solution_defines():
+    def cell(source, *tags):
+        return {"cell_type": "code", "source": source, "metadata": {"tags": list(tags)}}
+
+    leaking = {"cells": [cell("x = 1"), cell("answer = 2\nimport statistics", "solution"),
+                         cell("check('01.1', answer)"), cell("print(statistics.median([1]))")]}
+    assert len(solution_names_read_elsewhere(leaking)) == 1 and "'statistics'" in solution_names_read_elsewhere(
+        leaking)[0]
+    stubbed = {"cells": [cell("design = ..."), cell("design = 3", "solution"), cell("train(design)")]}
+    assert solution_names_read_elsewhere(stubbed) == []
+
+
+@pytest.mark.last
+def test_the_suite_left_the_users_cache_and_student_copies_untouched(untouched_before):
+    """Runs after every test and lesson: no test wrote ~/.cache/effedu (or the platform's cache folder) or the
+    checkout's student/ — both belong to the user."""
+    from conftest import listing
+
+    for place, before in untouched_before.items():
+        assert listing(Path(place)) == before, f"the test run changed {place}"
+
+
+def test_importing_effedu_changes_no_global_state_and_loads_no_compiler():
+    """A library does nothing at import: no warning display or filter changed, torch's compiler not loaded (the
+    `python -m effedu class` command then starts without it)."""
+    code = ("import sys, warnings, torch\n"
+            "before = (warnings.showwarning, list(warnings.filters))\n"
+            "import effedu, effedu.__main__, effedu.scorecard\n"
+            "assert (warnings.showwarning, list(warnings.filters)) == before, 'warnings changed at import'\n"
+            "loaded = [m for m in sys.modules if m.startswith(('torch._inductor', 'torch._dynamo'))]\n"
+            "assert not loaded, loaded[:3]\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-1500:]

@@ -38,7 +38,7 @@ def test_merging_machines_with_missing_experiments_and_bad_files(tmp_path):
     assert any("old.json" in p and "another version" in p and "re-run" in p for p in problems)
     assert any("broken.json" in p and "not readable" in p for p in problems)
     page = scorecard.class_page([laptop, gpu, twin, old, broken])
-    assert "3 machine(s)" in page and "NVIDIA H100" in page and "×3.1" in page and "21 %" in page
+    assert "3 machines" in page and "NVIDIA H100" in page and "×3.1" in page and "21 %" in page
     assert page.count("<img") == 2 and "Files not included" in page and "old.json" in page
     assert "<td>—</td>" in page  # the GPU card has no elementwise share
 

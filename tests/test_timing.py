@@ -15,7 +15,7 @@ from torch import nn
 
 import effedu
 from effedu import timing
-from effedu.timing import comparison_stats, paired_ratio, quartiles, sweep
+from effedu.timing import sweep
 
 
 def test_measure_latency_result_fields():
@@ -83,62 +83,10 @@ def test_per_candidate_inputs():
     assert frame.loc["big", "macs"] == 14 * 14 * 8 * 27 and frame.loc["small", "macs"] == 6 * 6 * 8 * 27
 
 
-# --- the statistics of a comparison, on scripted samples --------------------------------------------------
-
-def test_quartiles_bracket_the_median_and_handle_one_value():
-    assert quartiles([1.0, 2.0, 3.0, 4.0]) == (1.75, 3.25)
-    assert quartiles([7.0]) == (7.0, 7.0)
-
-
-def test_headline_is_the_paired_median_not_the_ratio_of_medians():
-    # The review's case: a two-speed machine where the ratio of medians says 1.9 and every round says 0.95.
-    base, candidate = [1, 1, 1, 2, 2], [0.95, 0.95, 1.9, 1.9, 1.9]
-    assert statistics.median(candidate) / statistics.median(base) == pytest.approx(1.9)
-    ratio, low, high = paired_ratio(candidate, base)
-    assert ratio == low == high == pytest.approx(0.95)
-
-
-def test_drift_cancels_in_the_paired_ratio():
-    base = [10 * (1 + 0.05 * i) for i in range(20)]  # the machine slows down by 95 % over the run
-    candidate = [0.8 * b for b in base]
-    ratio, low, high = paired_ratio(candidate, base)
-    assert ratio == low == high == pytest.approx(0.8)
-
-
-def test_outliers_and_identical_samples():
-    base = [10.0] * 9
-    candidate = [5.0] * 8 + [500.0]  # one round hit by a pause
-    assert paired_ratio(candidate, base)[0] == pytest.approx(0.5)
-    assert paired_ratio(base, base) == (1.0, 1.0, 1.0)
-    assert paired_ratio([3.0], [6.0]) == (0.5, 0.5, 0.5)  # a single round: no spread to show
-    with pytest.raises(ValueError, match="equally long"):
-        paired_ratio([1.0, 2.0], [1.0])
-
-
-def test_comparison_stats_rows():
-    frame = comparison_stats({"a": [2.0, 4.0, 6.0], "b": [1.0, 1.0, 9.0]})
-    assert frame.loc["a", "ratio"] == 1.0 and frame.loc["b", "median_ms"] == 1.0
-    assert frame.loc["b", "ratio"] == pytest.approx(0.5) and frame.loc["b", "min_ms"] == 1.0
-    assert frame.loc["a", "iqr_ms"] == 2.0  # inclusive quartiles 3 and 5
-    with pytest.raises(ValueError, match="at least one"):
-        comparison_stats({})
-
-
-def test_headline_lies_inside_its_range_on_scripted_machines():
-    rng = random.Random(0)
-    for _ in range(500):
-        rounds = rng.randint(1, 30)
-        speeds = [rng.choice([1.0, 1.0, 2.2]) * (1 + 0.02 * i) for i in range(rounds)]  # P/E cores + drift
-        samples = {name: [s * effect * (1 + rng.gauss(0, 0.05)) for s in speeds]
-                   for name, effect in (("a", 1.0), ("b", rng.uniform(0.5, 1.5)), ("c", 1.0))}
-        frame = comparison_stats(samples)
-        assert ((frame["ratio_lo"] <= frame["ratio"]) & (frame["ratio"] <= frame["ratio_hi"])).all()
-
-
-def test_many_short_real_comparisons_keep_the_headline_inside_its_range():
+def test_many_short_real_comparisons_keep_the_headline_inside_its_interval():
     for _ in range(15):
         frame = effedu.compare_latency({"a": nn.Conv2d(8, 8, 3), "b": nn.Conv2d(8, 16, 3), "c": nn.Identity()},
-                                       (1, 8, 12, 12), repeats=5, budget_s=0.01, counts=False)
+                                       (1, 8, 12, 12), repeats=7, budget_s=0.01, counts=False)
         assert ((frame["ratio_lo"] <= frame["ratio"]) & (frame["ratio"] <= frame["ratio_hi"])).all()
 
 
@@ -189,14 +137,17 @@ def test_a_starved_kernel_is_warned_about(bursty):
         for neighbour in neighbours:
             neighbour.kill()
             neighbour.wait()
-    said = [str(w.message) for w in caught if issubclass(w.category, effedu.NoisyMeasurementWarning)]
-    assert said, "no noise warning on a starved kernel"
+    said = [str(w.message) for w in caught
+            if issubclass(w.category, (effedu.NoisyMeasurementWarning, effedu.StarvedMeasurementWarning))]
+    assert said, "no noise or starvation warning on a starved kernel"
     if not bursty:
         assert frame.attrs["cpu_share"] < 0.6 and any("starved measurement" in text for text in said)
 
 
 def test_starved_warning_names_the_cpu_share_and_stays_quiet_on_a_core_of_its_own():
-    with pytest.warns(effedu.NoisyMeasurementWarning, match="got 25% of one CPU"):
+    with pytest.warns(effedu.StarvedMeasurementWarning, match="got 25% of one CPU"):
+        timing._warn_if_starved(0.25)
+    with pytest.warns(effedu.StarvedMeasurementWarning), effedu.quiet():  # quiet() silences noise, not starvation
         timing._warn_if_starved(0.25)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -205,15 +156,36 @@ def test_starved_warning_names_the_cpu_share_and_stays_quiet_on_a_core_of_its_ow
     assert 0 < frame.attrs["cpu_share"]
 
 
-def test_min_repeats_stops_a_slow_comparison_early():
+def test_fit_rounds_takes_the_rounds_that_fit_the_budget_decided_before_sampling():
     class Slow(nn.Module):
         def forward(self, x):
             time.sleep(0.02)
             return x
 
-    frame = effedu.compare_latency({"a": Slow(), "b": Slow()}, (1, 4), warmup=0, repeats=50, number=1,
-                                   budget_s=0.01, counts=False, min_repeats=3)
-    assert frame.attrs["rounds"] == 3
+    frame = effedu.compare_latency({"a": Slow(), "b": Slow()}, (1, 4), warmup=1, repeats=50, budget_s=0.1,
+                                   counts=False, fit_rounds=True)
+    assert 2 <= frame.attrs["rounds"] <= 6  # 0.2 s of budget at 2 × 20 ms per round: about 5 rounds, not 50
+    cheap = effedu.compare_latency({"a": nn.Identity(), "b": nn.Identity()}, (1, 4), warmup=1, repeats=12,
+                                   budget_s=0.05, counts=False, fit_rounds=True)
+    assert cheap.attrs["rounds"] == 12  # a cheap forward gets every round
+
+
+def test_without_warm_up_the_first_sample_is_the_first_forward_ever_run():
+    class ColdStart(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.calls = 0
+
+        def forward(self, x):
+            self.calls += 1
+            if self.calls == 1:
+                time.sleep(0.05)  # the one-off cost of a first run
+            return x
+
+    cold = effedu.measure_latency(ColdStart(), (1, 4), warmup=0, repeats=5)
+    assert cold.number == 1 and cold.samples[0] >= 50 and max(cold.samples[1:]) < 25
+    warm = effedu.measure_latency(ColdStart(), (1, 4), warmup=1, repeats=5, budget_s=0.01)
+    assert max(warm.samples) < 25  # the warm-up run paid it
 
 
 def test_progress_callback_sees_every_round():
@@ -270,3 +242,18 @@ def test_bad_candidates_are_named():
         effedu.compare_latency({"a": small_cnn(), "b": "resnet"}, (1, 3, 8, 8))
     with pytest.raises(ValueError, match="x is missing"):
         effedu.compare_latency({"a": small_cnn()})
+
+
+def test_the_test_budget_scales_every_budget_and_a_wrong_value_is_named(monkeypatch):
+    model, shape = nn.Conv2d(8, 8, 3), (1, 8, 16, 16)
+    monkeypatch.delenv("EFFEDU_BUDGET_SCALE", raising=False)
+    assert timing.budget_scale() == 1.0
+    full = effedu.measure_latency(model, shape, budget_s=0.2, repeats=4).number
+    monkeypatch.setenv("EFFEDU_BUDGET_SCALE", "0.01")
+    assert timing.budget_scale() == 0.01
+    scaled = effedu.measure_latency(model, shape, budget_s=0.2, repeats=4)
+    assert len(scaled.samples) == 4 and scaled.number * 20 < full  # the same rounds, far fewer runs per round
+    for wrong in ("2", "0", "fast"):
+        monkeypatch.setenv("EFFEDU_BUDGET_SCALE", wrong)
+        with pytest.raises(ValueError, match="EFFEDU_BUDGET_SCALE must be a number in"):
+            effedu.measure_latency(model, shape, budget_s=0.2, repeats=4)

@@ -8,6 +8,7 @@ import pytest
 from helpers import frame_from
 
 from effedu import verdict as V
+from effedu.stats import Range
 from effedu.timing import LatencyResult
 
 NEGATIVE_PERCENT = re.compile(r"[-−]\s?\d[\d.,]*\s?%")
@@ -26,10 +27,23 @@ def test_speed_three_outcomes_and_the_numbers_they_quote():
     fast, slow, same = (V.speed(frame, n) for n in ("fast", "slow", "same"))
     assert (fast.outcome, slow.outcome, same.outcome) == (V.FASTER, V.SLOWER, V.SAME)
     assert "**faster**" in fast.text and "2× as fast" in fast.text and "time ×0.5" in fast.text
+    assert "95 % interval ×0." in fast.text and "over 9 rounds" in fast.text
     assert "**slower**" in slow.text and "time ×1.5" in slow.text
-    assert "no clear difference" in same.text and "includes ×1" in same.text
+    assert "no clear difference" in same.text and "holds ×1" in same.text
     assert fast.numbers["ratio_lo"] <= fast.numbers["ratio"] <= fast.numbers["ratio_hi"]
     assert fast._repr_markdown_() == str(fast) == fast.text
+
+
+def test_too_few_rounds_and_the_same_within_the_band():
+    few = frame_from({"base": steady(10, rounds=5), "fast": steady(5, rounds=5)})
+    verdict = V.speed(few, "fast")  # half the time, but five rounds: no 95 % interval exists
+    assert verdict.outcome == V.TOO_FEW and "**too few rounds to decide**" in verdict.text
+    assert "faster" not in verdict.text and "needs at least 6 rounds" in verdict.text
+    twins = frame_from({"base": steady(10), "twin": steady(10.01, phase=1)})
+    same = V.speed(twins, "twin")
+    assert same.outcome == V.EQUIVALENT and "**the same within 2 %**" in same.text
+    close = frame_from({"base": [10.0] * 9, "close": [9.9] * 9})
+    assert "faster** than base — by less than 2 %" in V.speed(close, "close").text
 
 
 def test_speed_against_another_row_uses_the_paired_samples():
@@ -53,7 +67,7 @@ def test_a_decided_ratio_never_prints_as_one():
     assert verdict.outcome == V.FASTER
     assert "×1.00," not in verdict.text and "time ×0.9996" in verdict.text
     frame = frame_from({"base": [10.0] * 9, "hair": [9.8] * 4 + [9.9996] * 5})
-    assert "paired range ×0.98–0.99996" in V.speed(frame, "hair").text  # not "×0.98–1"
+    assert "95 % interval ×0.98–0.99996" in V.speed(frame, "hair").text  # not "×0.98–1"
 
 
 # --- promise, per MAC ------------------------------------------------------------------------------------------
@@ -74,7 +88,7 @@ def test_per_mac_corrects_for_unequal_macs():
     # 5 % fewer MACs and 5 % less time: the same speed per MAC, although "faster" overall
     frame = frame_from({"1:1": steady(10), "1:12": steady(9.5)}, macs={"1:1": 1000, "1:12": 950})
     assert V.speed(frame, "1:12").outcome == V.FASTER
-    assert V.per_mac(frame, "1:12").outcome == V.SAME
+    assert V.per_mac(frame, "1:12").outcome == V.EQUIVALENT
     frame = frame_from({"1:1": steady(10), "1:12": steady(12)}, macs={"1:1": 1000, "1:12": 950})
     assert V.per_mac(frame, "1:12").outcome == V.SLOWER
 
@@ -226,9 +240,10 @@ PAPER = {"1080Ti GPU": 0.26, "ARM Snapdragon 810": 0.70}
 
 @pytest.mark.parametrize("value,lo,hi,outcome", [
     (0.25, 0.22, 0.30, "1080Ti GPU"), (0.68, 0.60, 0.75, "ARM Snapdragon 810"), (0.43, 0.41, 0.45, "neither"),
-    (1.0, 0.95, 1.05, "neither"), (1.2, 1.1, 1.3, "neither"), (0.9, 0.88, 0.92, "ARM Snapdragon 810")])
-def test_paper_device_three_outcomes(value, lo, hi, outcome):
-    verdict = V.paper_device(value, lo, hi, PAPER)
+    (1.0, 0.95, 1.05, "neither"), (1.2, 1.1, 1.3, "neither"), (0.8, 0.78, 0.82, "ARM Snapdragon 810"),
+    (0.97, 0.96, 0.98, "neither")])  # 0.97 is 36 % from ARM's 0.70: nearer to it, yet like neither
+def test_paper_device_outcomes(value, lo, hi, outcome):
+    verdict = V.paper_device(Range(value, lo, hi), PAPER)
     assert verdict.outcome == outcome
     if outcome == "neither" and value < 1:
         assert "neither" in verdict.text
@@ -266,7 +281,7 @@ def test_roofline_spectrum_rank_predictor():
     table = pd.DataFrame({"median GFLOP/s": [2.0, 20.0], "layers above their roof": [0, 3]},
                          index=["depthwise 3×3", "pointwise 1×1"])
     roof = V.roofline(table, "depthwise 3×3", "pointwise 1×1", "cpu")
-    assert roof.outcome == "slower per FLOP" and "**10× fewer**" in roof.text and "3 layer(s)" in roof.text
+    assert roof.outcome == "slower per FLOP" and "**10× fewer**" in roof.text and "3 layers ran" in roof.text
     table["layers above their roof"] = 0
     assert "above their roof" not in V.roofline(table, "pointwise 1×1", "depthwise 3×3", "cpu").text
     assert V.spectrum(20, 50, 64).outcome == "trained compresses better"
@@ -277,8 +292,10 @@ def test_roofline_spectrum_rank_predictor():
     gap = V.smallest_good_rank({2: 0.96, 8: 0.5, 64: 0.97}, 0.97, 449)  # rank 2 passes, but rank 8 fails
     assert gap.numbers["rank"] == 64
     assert V.smallest_good_rank({64: 0.5}, 0.97, 449).outcome == "none"
-    under = V.predictor([0.01, -0.02, 0.05], [-0.2, -0.15, -0.1], 0.03)
-    assert under.outcome == "goal met" and "under-predicts" in under.text
+    under = V.predictor([0.01, -0.02, 0.05] * 20, [-0.2, -0.15, -0.1] * 20, 0.03)
+    assert under.outcome == "goal met" and "under-predicts" in under.text and "60 of 60" in under.text
+    thin = V.predictor([0.01] * 13 + [0.3], [-0.1] * 14, 0.03)  # 13 of 14: 66–99.8 % at 95 %, the goal inside
+    assert thin.outcome == "cannot tell" and "13 of 14" in thin.text and "with 14 networks" in thin.text
     over = V.predictor([0.3, -0.2, 0.05], [0.2, 0.15, 0.1], 0.03)
     assert over.outcome == "goal not met" and "over-predicts" in over.text and "stale" not in over.text.lower() \
         or "busier" in over.text
@@ -309,7 +326,8 @@ def random_frame(rng: random.Random):
     return frame_from(samples, macs=macs, threads={"base": 1, **{n: 2 for n in names[1:]}}), names
 
 
-WORDS = {V.FASTER: "**faster**", V.SLOWER: "**slower**", V.SAME: "**no clear difference**"}
+WORDS = {V.FASTER: "**faster**", V.SLOWER: "**slower**", V.SAME: "**no clear difference**",
+         V.EQUIVALENT: "**the same within 2 %**", V.TOO_FEW: "**too few rounds to decide**"}
 
 
 def check_sentence(text: str, outcome: str, words: dict) -> None:
@@ -318,21 +336,32 @@ def check_sentence(text: str, outcome: str, words: dict) -> None:
         assert (word in text) == (other == outcome), (outcome, text)
 
 
+def printed_interval(text: str) -> tuple[float, float] | None:
+    found = re.search(r"95 % interval ×([0-9][0-9,]*(?:\.[0-9]+)?)–([0-9][0-9,]*(?:\.[0-9]+)?)", text)
+    return None if found is None else tuple(float(v.replace(",", "")) for v in found.groups())
+
+
 def test_random_frames_never_contradict_themselves():
     rng = random.Random(2026)
     for _ in range(2000):
         frame, names = random_frame(rng)
-        assert (frame["ratio_lo"] <= frame["ratio"]).all() and (frame["ratio"] <= frame["ratio_hi"]).all()
+        decided = frame["ratio_lo"].notna()
+        assert decided.all() == (frame.attrs["rounds"] >= 6)
+        assert ((frame["ratio_lo"] <= frame["ratio"]) & (frame["ratio"] <= frame["ratio_hi"]))[decided].all()
         for name in names[1:]:
             speed = V.speed(frame, name)
             check_sentence(speed.text, speed.outcome, WORDS)
             shown = float(re.search(r"time ×([0-9][0-9,]*(?:\.[0-9]+)?)", speed.text).group(1).replace(",", ""))
-            low, high = (float(v.replace(",", "")) for v in
-                         re.search(r"paired range ×([0-9][0-9,]*(?:\.[0-9]+)?)–([0-9][0-9,]*(?:\.[0-9]+)?)",
-                                   speed.text).groups())
-            # the printed range sits on the side of 1 its outcome says, never with an end printed as 1
+            printed = printed_interval(speed.text)
+            if speed.outcome == V.TOO_FEW:
+                assert printed is None and "needs at least 6 rounds" in speed.text
+                continue
+            low, high = printed
+            # the printed interval sits on the side of 1 its outcome says, never with an end printed as 1
             assert (high < 1) if speed.outcome == V.FASTER else (low > 1) if speed.outcome == V.SLOWER \
                 else (low <= 1 <= high)
+            if speed.outcome == V.EQUIVALENT:
+                assert 0.98 <= low and high <= 1.02
             if speed.outcome == V.FASTER:
                 assert shown < 1 and float(re.search(r"([0-9.]+)× as fast", speed.text).group(1)) > 1
                 assert "slower" not in speed.text
@@ -343,6 +372,8 @@ def test_random_frames_never_contradict_themselves():
             promise = V.promise(frame, name)
             check_sentence(promise.text, promise.outcome,
                            {V.KEPT: "**kept**", V.SHORT: "**fell short**", V.BEAT: "**beat the MACs**"})
+            if promise.outcome == V.SHORT and speed.outcome != V.FASTER:
+                assert "not clearly faster" in promise.text or "even slower" in promise.text
             budget = V.budget(frame, name)
             check_sentence(budget.text, budget.outcome, {o: f"**{o}**" for o in
                                                          ("within the budget", "over the budget", "at the budget")})
@@ -350,9 +381,7 @@ def test_random_frames_never_contradict_themselves():
             check_sentence(removal.text, removal.outcome, {o: f"**{o}**" for o in
                                                            ("costs time", "no clear cost", "removing it was slower")})
             per_mac = V.per_mac(frame, name)
-            check_sentence(per_mac.text, per_mac.outcome,
-                           {V.FASTER: "**faster** per MAC", V.SLOWER: "**slower** per MAC",
-                            V.SAME: "**no clear difference** per MAC"})
+            check_sentence(per_mac.text, per_mac.outcome, {o: f"{w} per MAC" for o, w in WORDS.items()})
             if len(names) > 2:
                 other = names[1] if name != names[1] else names[2]
                 assert V.speed(frame, name, baseline=other).outcome in WORDS
@@ -360,8 +389,8 @@ def test_random_frames_never_contradict_themselves():
         assert not NEGATIVE_PERCENT.search(threads.text)
         if threads.outcome == V.SLOWER:
             assert "slower" in threads.text and "as fast" not in threads.text
-        elif threads.outcome == V.SAME:
-            assert "as fast" not in threads.text
+        elif threads.outcome in (V.SAME, V.EQUIVALENT, V.TOO_FEW):
+            assert "as fast" not in threads.text and WORDS[threads.outcome] in threads.text
         else:
             assert float(re.search(r"\*\*([0-9.]+)× as fast", threads.text).group(1)) > 1
 
@@ -391,7 +420,8 @@ def test_sweep_summary_counts_each_setting_on_its_own_range():
                           "ratio": [1.5, 0.2, 0.99, 0.15], "ratio_lo": [1.4, 0.19, 0.9, 0.14],
                           "ratio_hi": [1.6, 0.21, 1.1, 0.16], "macs_ratio": [0.17, 0.115, 0.17, 0.115]})
     verdict = V.sweep_summary(swept, "sep", x="channels", series="resolution")
-    assert verdict.numbers == {V.FASTER: 2, V.SLOWER: 1, V.SAME: 1} and verdict.outcome == V.FASTER
+    assert verdict.numbers == {V.FASTER: 2, V.SLOWER: 1, V.EQUIVALENT: 0, V.SAME: 1, V.TOO_FEW: 0}
+    assert verdict.outcome == V.FASTER
     assert "channels=16: **slower** (time ×1.5" in verdict.text and "5× as fast" in verdict.text
     assert "channels=16: **no clear difference**" in verdict.text
 
@@ -423,7 +453,7 @@ def test_fusion_reads_the_generated_code():
     kernels = {"generated": ["cpp_fused_convolution_0", "cpp_fused__native_batch_norm_legit_no_training_add_relu_3"],
                "library": ["convolution", "convolution"]}
     verdict = V.fusion(kernels)
-    assert verdict.outcome == "fused" and "**2 library call(s)** (convolution)" in verdict.text
+    assert verdict.outcome == "fused" and "**2 library calls** (convolution)" in verdict.text
     assert "BatchNorm + add + ReLU" in verdict.text
     assert V.fusion({"generated": ["triton_poi_fused_relu_0"], "library": []}).outcome == "not fused"
     assert V.fusion({}).outcome == "unknown"
@@ -451,14 +481,23 @@ def test_paper_gain_in_factors():
 
 def test_accuracy_difference_and_ranking_change():
     frame = pd.DataFrame({"accuracy": [0.97, 0.93, 0.965]}, index=["a", "b", "c"])
-    assert V.accuracy_difference(frame, "a", "b", 449).outcome == "more accurate"
+    more = V.accuracy_difference(frame, "a", "b", 449)
+    assert more.outcome == "more accurate" and "+4.0 points" in more.text and "95 % interval" in more.text
     assert V.accuracy_difference(frame, "b", "a", 449).outcome == "less accurate"
+    assert not NEGATIVE_PERCENT.search(V.accuracy_difference(frame, "b", "a", 449).text)
     assert V.accuracy_difference(frame, "a", "c", 449).outcome == "within the noise"
-    before = pd.Series({"plain": 1.0, "sep": 2.0, "bottleneck": 3.0})
-    assert V.ranking_change(before, before * 2).outcome == "same order"
-    changed = V.ranking_change(before, pd.Series({"plain": 3.0, "sep": 2.0, "bottleneck": 1.0}))
-    assert changed.outcome == "order changed" and changed.numbers["rho"] == pytest.approx(-1.0)
-    assert "moved: plain, bottleneck" in changed.text
+    times_ = {"plain": Range(1.0, 0.9, 1.1), "sep": Range(2.0, 1.9, 2.1), "bottleneck": Range(3.0, 2.9, 3.1)}
+    assert V.ranking_change(times_, {n: r / 0.5 for n, r in times_.items()}).outcome == "same order"
+    reversed_ = {"plain": Range(3.0, 2.9, 3.1), "sep": Range(2.0, 1.9, 2.1), "bottleneck": Range(1.0, 0.9, 1.1)}
+    changed = V.ranking_change(times_, reversed_)
+    assert changed.outcome == "changed beyond the noise" and changed.numbers["rho"] == pytest.approx(-1.0)
+    assert "The winner changed (plain → bottleneck)" in changed.text and "1 → 3" in changed.text
+    overlapping = {"plain": Range(1.1, 0.8, 1.4), "sep": Range(1.0, 0.7, 1.3), "bottleneck": Range(3.0, 2.9, 3.1)}
+    noisy = V.ranking_change(times_, overlapping)
+    assert noisy.outcome == "changed within the noise" and "did not change" not in noisy.text
+    accuracies = V.accuracy_ranges({"a": 0.97, "b": 0.965}, 449)
+    swapped = V.ranking_change(accuracies, V.accuracy_ranges({"a": 0.965, "b": 0.97}, 449), better="higher")
+    assert swapped.outcome == "changed within the noise" and "not evidence either way" in swapped.text
 
 
 def test_predictions_say_over_and_under_without_signs():
