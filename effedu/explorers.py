@@ -32,7 +32,7 @@ def three_goals(device: Device = None) -> Explorer:
         shape = (1, 3, resolution, resolution)
         return {"batch 1": (networks[model], shape), f"batch {batch}": (networks[model], (batch, *shape[1:]))}
 
-    def describe(result, model, batch, resolution):
+    def describe(result, candidates, model, batch, resolution):
         one, many = result["median_ms"].iloc[0], result["median_ms"].iloc[-1] / batch
         return (f"median time per image: {one:.2f} ms at batch 1, {many:.2f} ms at batch {batch} — " +
                 (verdict.per_unit(result, f"batch {batch}", batch, "image").text if batch > 1
@@ -63,7 +63,7 @@ def separable(device: Device = None) -> Explorer:
                      "kernel_size": _slider([3, 5, 7], 3, "kernel"),
                      "resolution": _slider([7, 14, 28, 56], 28, "resolution")},
                     build, device=device, title="Standard vs depthwise separable",
-                    describe=lambda result, **_: verdict.promise(result, "separable").text)
+                    describe=lambda result, candidates, **_: verdict.promise(result, "separable").text)
 
 
 def low_rank(net: nn.Sequential, index: int, test, device: Device = None) -> Explorer:
@@ -76,8 +76,8 @@ def low_rank(net: nn.Sequential, index: int, test, device: Device = None) -> Exp
         return {f"full {layer.in_channels}→{layer.out_channels}": layer,
                 f"rank {rank}": blocks.LowRankConv.from_conv(layer, rank)}
 
-    def describe(result, rank):
-        factorised = blocks.LowRankConv.from_conv(layer, rank)
+    def describe(result, candidates, rank):
+        factorised = candidates[f"rank {rank}"]
         swapped = nn.Sequential(*net[:index], factorised, *net[index + 1:])
         return (f"test accuracy with rank {rank}: {accuracy(swapped, test):.1%} (full layer: {full_accuracy:.1%}); "
                 f"relative weight error {factorised.relative_error(layer):.3f}")
@@ -100,7 +100,7 @@ def group_shuffle(device: Device = None) -> Explorer:
                      "groups": widgets.IntSlider(value=3, min=1, max=8, description="groups"),
                      "resolution": _slider([7, 14, 28, 56], 28, "resolution")},
                     build, device=device, title="Pointwise group conv and shuffle",
-                    describe=lambda result, **_: verdict.removal(result, "group 1×1", "group 1×1 + shuffle",
+                    describe=lambda result, candidates, **_: verdict.removal(result, "group 1×1", "group 1×1 + shuffle",
                                                                  part="the shuffle", whole="the grouped conv").text)
 
 
@@ -119,7 +119,7 @@ def groups_and_fragments(device: Device = None) -> Explorer:
                      "fragments": widgets.Dropdown(options=[1, 2, 4], value=4, description="fragments"),
                      "parallel": widgets.Checkbox(value=False, description="parallel branches")},
                     build, device=device, title="Groups and fragments at equal MACs",
-                    describe=lambda result, **_: verdict.ranking(result, among=list(result.index)).text)
+                    describe=lambda result, candidates, **_: verdict.ranking(result, among=list(result.index)).text)
 
 
 def elementwise_pair(channels: int, resolution: int) -> dict:
@@ -138,7 +138,7 @@ def elementwise(device: Device = None) -> Explorer:
     return Explorer({"channels": _slider([32, 64, 128, 256, 512], 128, "channels"),
                      "resolution": _slider([7, 14, 28, 56], 28, "resolution")},
                     build, device=device, title="One bottleneck, with and without its elementwise work",
-                    describe=lambda result, **_: verdict.removal(result, "without", part="ReLU + add",
+                    describe=lambda result, candidates, **_: verdict.removal(result, "without", part="ReLU + add",
                                                                  whole="the bottleneck").text)
 
 
@@ -148,7 +148,7 @@ def width_ratio(device: Device = None) -> Explorer:
         return {"baseline 1:1": guidelines.g1_candidate(1, blocks=5),
                 f"candidate 1:{width_ratio}": guidelines.g1_candidate(width_ratio, blocks=5)}
 
-    def describe(result, width_ratio):
+    def describe(result, candidates, width_ratio):
         return verdict.per_mac(result, f"candidate 1:{width_ratio}").text if width_ratio != 1 else \
             "1:1 against itself: the two should agree — any difference is this machine's noise."
 
@@ -163,8 +163,8 @@ def stem(device: Device = None, shape: tuple = (1, 3, 480, 640)) -> Explorer:
         return {"RDCL (7/4, 5/2)": blocks.RDCL(),
                 f"yours ({k1}/{s1}, {k2}/{s2})": blocks.RDCL(kernels=(k1, k2), strides=(s1, s2))}
 
-    def describe(result, k1, s1, k2, s2):
-        yours = blocks.RDCL(kernels=(k1, k2), strides=(s1, s2))
+    def describe(result, candidates, k1, s1, k2, s2):
+        yours = candidates[f"yours ({k1}/{s1}, {k2}/{s2})"]
         field, stride = receptive_field(yours)
         return (f"yours: receptive field {field} px, total stride {stride}, input pixels never read by conv1: "
                 f"{pct(unread_pixels(yours))}. " + verdict.speed(result, f"yours ({k1}/{s1}, {k2}/{s2})").text)
@@ -188,7 +188,7 @@ def redesign(device: Device = None) -> Explorer:
                      "width_mult": _slider([0.25, 0.5, 0.75, 1.0, 1.5, 2.0], 1.0, "width ×"),
                      "depth_mult": _slider([0.5, 1.0, 2.0, 3.0], 1.0, "depth ×")},
                     build, x=(1, 1, 16, 16), device=device, title="TinyNet variants at batch 1",
-                    describe=lambda result, **_: verdict.promise(result, result.index[-1]).text)
+                    describe=lambda result, candidates, **_: verdict.promise(result, result.index[-1]).text)
 
 
 def reward(history: list, reference: nn.Module, target_ms: float, device: Device = "cpu") -> Explorer:
@@ -200,7 +200,7 @@ def reward(history: list, reference: nn.Module, target_ms: float, device: Device
         pick = nas.rescore(history, target_ms=target_ms, w=w, hard=hard)[0]
         return {"reference (level-0 separable)": reference, f"pick: {nas.short_name(pick.arch)}": nas.build(pick.arch)}
 
-    def describe(result, target_ms, w, hard):
+    def describe(result, candidates, target_ms, w, hard):
         top = nas.rescore(history, target_ms=target_ms, w=w, hard=hard)[:3]
         return "top three for this reward: " + "; ".join(
             f"{nas.short_name(e.arch)} (accuracy {e.accuracy:.1%}, predicted {e.latency_ms:.2f} ms)" for e in top)
@@ -224,7 +224,7 @@ def capstone(device: Device = None, budget: float = 0.6) -> Explorer:
         return {"slow network": models.slow_digits_net(),
                 "with your fixes": transforms.fold_batchnorm(changed) if fold else changed}
 
-    def describe(result, **_):
+    def describe(result, candidates, **_):
         return verdict.budget(result, "with your fixes", fraction=budget).text
 
     return Explorer({"stem_stride_2": widgets.Checkbox(value=False, description="stride-2 stem (07)"),
@@ -241,6 +241,20 @@ LESSON_EXPLORERS: dict[str, Callable[..., Explorer]] = {
     "00": three_goals, "01": separable, "02": low_rank, "03": group_shuffle, "04": groups_and_fragments,
     "05": elementwise, "06": width_ratio, "07": stem, "08": redesign, "09": reward, "10": capstone,
 }
+
+def demo(lesson: str, device: Device = None) -> Explorer:
+    """Lesson ``lesson``'s explorer with stand-in data where the lesson passes its own (02: a seeded, untrained
+    digits network; 09: a two-entry search history) — what the tests and ``benchmarks/explorer_latency.py`` drive."""
+    if lesson == "02":
+        from . import data  # scikit-learn's digits: loaded only here
+
+        return low_rank(models.digits_cnn(seed=0), 5, data.digits()[1], device=device)
+    if lesson == "09":
+        small, wide = (nas.Stage("separable", 3, 3, 16, 1),) * 3, (nas.Stage("inverted residual", 5, 6, 64, 3),) * 3
+        history = [nas.Evaluation(small, 0.9, 0.5, 0.9), nas.Evaluation(wide, 0.97, 2.0, 0.9)]
+        return reward(history, models.TinyNet("separable"), 0.6, device=device or "cpu")
+    return LESSON_EXPLORERS[lesson](device=device)
+
 
 # The setting of each explorer that costs the most forward-pass time (tests and the benchmark drive it).
 MOST_EXPENSIVE = {

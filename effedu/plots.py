@@ -17,7 +17,7 @@ from .machine import device_words
 from .profiling import achieved_gflops
 from .timing import LatencyResult
 from ._text import num, pct
-from .stats import pareto_front
+from .stats import median_interval, pareto_front, quartiles
 
 _BAR = "#4C72B0"
 _HIGHLIGHT = "#DD8452"
@@ -168,6 +168,29 @@ def sample_trace(data, ax: Axes | None = None, title: str = "") -> Figure:
         ax.plot(range(1, len(result.samples) + 1), result.samples, "o-", ms=3, label=name)
     return _finish(fig, ax, "sample number (in time order)", "ms per forward",
                    title or "Samples in the order they were taken", from_zero=True)
+
+
+def ratio_trace(ratios, group: int = 20, ax: Axes | None = None, title: str = "") -> Figure:
+    """Per-round paired ratios in the order they were taken, and for each group of ``group`` rounds its quartile
+    spread (thick) beside the 95 % interval of its median (thin): the spread stays as wide with more rounds, the
+    interval narrows."""
+    fig, ax = _axes(ax, (7, 3.5))
+    values = np.asarray(list(ratios), dtype=float)
+    ax.plot(range(1, len(values) + 1), values, "o", ms=2.5, color=_BAR, alpha=0.6, label="one round")
+    ax.axhline(1.0, color="grey", lw=0.8)
+    for start in range(0, len(values) - group + 1, group):
+        chunk = values[start:start + group]
+        middle = start + group / 2 + 0.5
+        q1, q3 = quartiles(list(chunk))
+        interval = median_interval(list(chunk))
+        ax.plot([middle, middle], [q1, q3], color=_HIGHLIGHT, lw=6, alpha=0.35,
+                label="middle half (spread)" if start == 0 else None)
+        ax.plot([middle - 2, middle + 2], [interval.value] * 2, color="black", lw=1.5,
+                label=f"median of {group} rounds" if start == 0 else None)
+        if interval.decidable:
+            ax.plot([middle, middle], [interval.lo, interval.hi], color="black", lw=1,
+                    label="its 95 % interval" if start == 0 else None)
+    return _finish(fig, ax, "round (in time order)", "time ratio", title or "Per-round ratios")
 
 
 def ratio_sweep(frame: pd.DataFrame, x: str, series: str, candidate: str, ax: Axes | None = None,

@@ -171,6 +171,48 @@ def comparison_stats(samples: Mapping[str, Sequence[float]]) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("candidate")
 
 
+def chance_count(trials: int, rate: float, quantile: float = 0.99) -> int:
+    """The most events that ``trials`` independent tries at ``rate`` give by chance (the ``quantile`` of
+    Binomial(trials, rate)): 1 false alarm in 12 comparisons at 5 % is chance, 5 are not."""
+    from scipy.stats import binom  # scipy comes with scikit-learn
+
+    return int(binom.ppf(quantile, trials, rate))
+
+
+# --- simulated machines: how the two timed blocks of each round vary (tests and benchmarks/interval_rule.py) ----
+
+def lognormal_blocks(rng: np.random.Generator, rounds: int, comparisons: int, spread: float = 0.04) -> np.ndarray:
+    """Each timed block off by an independent lognormal factor (4 %): the plain noise of a quiet machine. Returns
+    (comparisons, rounds, 2) block times of two identical candidates."""
+    return rng.lognormal(0, spread, (comparisons, rounds, 2))
+
+
+def drifting_blocks(rng: np.random.Generator, rounds: int, comparisons: int, phi: float = 0.9,
+                    step: float = 0.02) -> np.ndarray:
+    """An AR(1) drift over the sequence of timed blocks (φ = 0.9, 2 % innovations: about 4.6 % wander) that the two
+    blocks of a round do *not* share — the second block of a round meets a later state — plus 2 % block noise. Who
+    goes first alternates, as ``compare_latency`` rotates it."""
+    innovations = rng.normal(0, step, (comparisons, 2 * rounds))
+    state = np.zeros((comparisons, 2 * rounds))
+    for j in range(1, 2 * rounds):
+        state[:, j] = phi * state[:, j - 1] + innovations[:, j]
+    blocks = np.exp(state + rng.normal(0, 0.02, (comparisons, 2 * rounds))).reshape(comparisons, rounds, 2)
+    swap = np.arange(rounds) % 2 == 1  # odd rounds: the candidate runs first
+    blocks[:, swap] = blocks[:, swap][..., ::-1]
+    return blocks
+
+
+def stalling_blocks(rng: np.random.Generator, rounds: int, comparisons: int, rate: float = 0.05) -> np.ndarray:
+    """Lognormal 4 % plus 3× stalls, each hitting one timed block (one candidate of a round) 5 % of the time — a
+    laptop's heavy tail."""
+    blocks = lognormal_blocks(rng, rounds, comparisons)
+    return blocks * np.where(rng.random(blocks.shape) < rate, 3.0, 1.0)
+
+
+NOISE_MODELS = {"lognormal 4 %": lognormal_blocks, "AR(1) drift, not shared": drifting_blocks,
+                "3× stalls on one candidate": stalling_blocks}
+
+
 # --- accuracies -----------------------------------------------------------------------------------------------
 
 Z_95 = 1.959964  # the normal quantile of a two-sided 95 % interval

@@ -845,8 +845,9 @@ def interleaving(ratios: Mapping[str, Sequence[float]]) -> Verdict:
 def spread_and_interval(ratios: Sequence[float], sizes: Sequence[int] = (3, 20)) -> Verdict:
     """Lesson 00's demonstration: per-round ratios of *twin* networks (the true ratio is 1) re-cut into groups of
     each size in ``sizes``; in how many groups the *spread* rule (the middle half of the ratios wholly on one side of
-    1) would declare a winner, and in how many the 95 % interval does. Outcome **interval holds**, or **interval
-    failed** if the interval decided in more than 5 % of the groups of any size."""
+    1) would declare a winner, and in how many the 95 % interval does — against what a 5 % rate gives by chance
+    (up to the 99 % quantile of Binomial(groups, 5 %)). Outcome **interval holds**, or **interval failed** when it
+    decided more often than that at some size."""
     lines, numbers, failed = [], {}, False
     for size in sizes:
         groups = [list(ratios[i:i + size]) for i in range(0, len(ratios) - size + 1, size)]
@@ -854,16 +855,22 @@ def spread_and_interval(ratios: Sequence[float], sizes: Sequence[int] = (3, 20))
             continue
         by_spread = sum(Range(1.0, *stats.quartiles(g)).vs(1.0).where in (BELOW, ABOVE) for g in groups)
         by_interval = sum(outcome_of(stats.median_interval(g)) in (FASTER, SLOWER) for g in groups)
-        too_few = all(not stats.median_interval(g).decidable for g in groups)
-        failed |= by_interval > 0.05 * len(groups) and not too_few
-        numbers[size] = {"groups": len(groups), "spread": by_spread, "interval": by_interval}
-        interval_words = ("the interval **refuses to decide**: fewer rounds than a 95 % interval needs" if too_few
-                          else f"the 95 % interval **{by_interval}** ({pct(by_interval / len(groups))})")
+        chance = stats.chance_count(len(groups), 1 - stats.CONFIDENCE)
+        failed |= by_interval > chance
+        numbers[size] = {"groups": len(groups), "spread": by_spread, "interval": by_interval, "chance": chance}
+        if size < stats.MIN_ROUNDS:
+            interval_words = "the interval **refuses to decide**: fewer rounds than a 95 % interval needs"
+        else:
+            interval_words = (f"the 95 % interval in **{by_interval}** (a 5 % rate gives up to {chance} of "
+                              f"{len(groups)} by chance)")
         lines.append(f"- groups of {plural(size, 'round')} ({len(groups)} groups): the spread named a winner "
                      f"between the twins in **{by_spread}** ({pct(by_spread / len(groups))}); {interval_words}.")
     lines.append("Twins have no winner: every winner named is a false alarm. The spread describes how the rounds "
-                 "scatter and does not shrink with more rounds; the interval says where the median can be, shrinks "
-                 "as rounds accumulate, and names a false winner at most 5 % of the time whatever the round count.")
+                 "scatter and does not narrow with more rounds; the interval says where the median can be, narrows "
+                 "as rounds accumulate, and over many comparisons names a false winner at most 5 % of the time, "
+                 "whatever the round count"
+                 + (" — here it named more than chance allows: the rounds were probably not independent (a busy "
+                    "machine whose load came and went); run it again." if failed else "."))
     return Verdict("interval failed" if failed else "interval holds", "\n".join(lines), numbers)
 
 

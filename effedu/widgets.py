@@ -80,7 +80,7 @@ class Explorer:
         self.controls = dict(controls)
         self.build, self.x, self.threads, self.device = build, x, threads, device
         self.budget_s, self.repeats, self.plot, self.title = budget_s, repeats, plot, title
-        self.describe = describe  # (result, **values) -> an extra line of Markdown/HTML under the summary
+        self.describe = describe  # (result, candidates, **values) -> a line of Markdown under the summary
         self.background = in_kernel() if background is None else background
         self.result: pd.DataFrame | None = None
         self.error: str | None = None
@@ -109,6 +109,23 @@ class Explorer:
 
     def values(self) -> dict:
         return {name: control.value for name, control in self.controls.items()}
+
+    def single_changes(self):
+        """Each control moved alone — to each of its options (dropdowns, selection sliders, check boxes) or to its
+        two ends (number sliders) — the others at their current values; disabled controls are left alone."""
+        current = self.values()
+        for name, control in self.controls.items():
+            if getattr(control, "disabled", False):
+                continue
+            if isinstance(control, widgets.Checkbox):
+                options = [not control.value]
+            elif hasattr(control, "options"):
+                options = [o[1] if isinstance(o, tuple) else o for o in control.options]
+            else:
+                options = [control.min, control.max]
+            for value in options:
+                if value != current[name]:
+                    yield {**current, name: value}
 
     # --- changes: measured at once (tests, scripts) or by one worker thread that always takes the latest ----
 
@@ -153,7 +170,7 @@ class Explorer:
             result, note = self._measure(candidates, threads)
             extra = ""
             if self.describe is not None and "ratio" in result.columns:  # a count-only result has no verdict
-                extra = f"<br>{_inline_html(str(self.describe(result, **values)))}"
+                extra = f"<br>{_inline_html(str(self.describe(result, candidates, **values)))}"
             self._redraw(result)
         except Exception as err:  # noqa: BLE001 — every failure is the student's to see, in the widget
             self.result, self.error = None, f"{type(err).__name__}: {err}" if not isinstance(err, ValueError) \

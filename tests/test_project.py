@@ -63,6 +63,15 @@ def test_notebook_stores_only_checked_outputs_and_no_widget_state(path):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_every_checked_cell_carries_the_output_the_tests_compare(path):
+    """nbval treats a checked cell without a stored output as unrun and compares nothing: refresh it
+    (tools/refresh_notebook_outputs.py) so the check has something to check."""
+    for cell in json.loads(path.read_text())["cells"]:
+        if cell["cell_type"] == "code" and CHECKED in "".join(cell["source"]):
+            assert cell["outputs"] and cell["execution_count"], f"checked cell without output: {cell['source'][:2]}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
 def test_notebook_follows_the_lesson_shape(path):
     notebook = json.loads(path.read_text())
     header = "".join(notebook["cells"][0]["source"])

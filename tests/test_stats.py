@@ -133,33 +133,7 @@ def test_accuracy_and_proportion_intervals():
 SIMULATIONS = 2000
 
 
-def lognormal(rng, n, sims, spread=0.04):
-    """Each timed block off by an independent lognormal factor (4 %): the plain noise of a quiet machine."""
-    return rng.lognormal(0, spread, (sims, n, 2))
-
-
-def drift(rng, n, sims, phi=0.9, step=0.02):
-    """An AR(1) drift over the sequence of timed blocks (φ = 0.9, 2 % innovations: about 4.6 % wander) that the two
-    blocks of a round do *not* share — the second block of a round sees a later state — plus 2 % block noise.
-    Who goes first alternates, as compare_latency rotates it."""
-    innovations = rng.normal(0, step, (sims, 2 * n))
-    state = np.zeros((sims, 2 * n))
-    for j in range(1, 2 * n):
-        state[:, j] = phi * state[:, j - 1] + innovations[:, j]
-    blocks = np.exp(state + rng.normal(0, 0.02, (sims, 2 * n))).reshape(sims, n, 2)
-    swap = np.arange(n) % 2 == 1  # odd rounds: the candidate runs first
-    blocks[:, swap] = blocks[:, swap][..., ::-1]
-    return blocks
-
-
-def stalls(rng, n, sims, rate=0.05):
-    """Lognormal 4 % plus 3× stalls, each hitting one timed block (one candidate of a round) 5 % of the time — a
-    laptop's heavy tail."""
-    blocks = lognormal(rng, n, sims)
-    return blocks * np.where(rng.random(blocks.shape) < rate, 3.0, 1.0)
-
-
-NOISE = {"lognormal 4 %": lognormal, "AR(1) drift, not shared": drift, "3× stalls on one candidate": stalls}
+NOISE = stats.NOISE_MODELS
 
 
 def false_decisions(model, n: int, seed: int) -> int:
@@ -185,7 +159,7 @@ def test_identical_networks_are_told_apart_at_most_5_percent_of_the_time_at_ever
 
 def test_the_spread_rule_this_replaces_would_fail_the_same_check():
     rng = np.random.default_rng(3)
-    ratios = lognormal(rng, 5, SIMULATIONS)
+    ratios = stats.lognormal_blocks(rng, 5, SIMULATIONS)
     ratios = ratios[..., 1] / ratios[..., 0]
     q1, q3 = np.quantile(ratios, [0.25, 0.75], axis=-1)
     assert np.mean((q3 < 1) | (q1 > 1)) > 0.3  # the quartile rule at 5 rounds: a winner a third of the time
@@ -194,7 +168,7 @@ def test_the_spread_rule_this_replaces_would_fail_the_same_check():
 def test_a_true_ten_percent_gain_is_found_at_the_default_rounds():
     rng = np.random.default_rng(7)
     for n in (12, 20):  # the explorers' and the lessons' default rounds
-        blocks = lognormal(rng, n, SIMULATIONS)
+        blocks = stats.lognormal_blocks(rng, n, SIMULATIONS)
         ratios = 0.9 * blocks[..., 1] / blocks[..., 0]
         _, _, hi = stats.median_intervals(ratios)
         assert np.mean(hi < 1) >= 0.90, n
@@ -203,7 +177,7 @@ def test_a_true_ten_percent_gain_is_found_at_the_default_rounds():
 def test_the_full_path_decides_as_the_vectorised_interval_does():
     rng = np.random.default_rng(11)
     for n in (6, 9, 20):
-        blocks = stalls(rng, n, 150)
+        blocks = stats.stalling_blocks(rng, n, 150)
         for sim in range(150):
             frame = frame_from({"A": list(blocks[sim, :, 0]), "B": list(blocks[sim, :, 1])})
             _, lo, hi = stats.median_intervals(blocks[sim, :, 1] / blocks[sim, :, 0])

@@ -10,7 +10,7 @@ from torch import nn
 
 import effedu
 from effedu import explorers
-from effedu.widgets import MIN_ROUNDS, Explorer
+from effedu.widgets import Explorer
 
 
 def grouped_conv_explorer(**kwargs):
@@ -52,7 +52,7 @@ def test_an_error_in_any_stage_shows_in_the_widget(stage, monkeypatch):
             raise KeyError("no such block")
         return {"a": nn.Conv2d(c, c, 1), "b": Broken() if stage == "measure" else nn.Conv2d(c, c, 1)}
 
-    def describe(result, c):
+    def describe(result, candidates, c):
         if stage == "describe":
             raise IndexError("describe failed")
         return "fine"
@@ -131,64 +131,34 @@ def count_forwards(explorer: Explorer, setting: dict) -> dict:
     return calls
 
 
-def lesson_explorer(lesson: str) -> Explorer:
-    if lesson == "02":
-        net = effedu.models.digits_cnn(seed=0)
-        return explorers.low_rank(net, 5, effedu.data.digits()[1])
-    if lesson == "09":
-        arch = (effedu.nas.Stage("separable", 3, 3, 16, 1),) * 3
-        wide = (effedu.nas.Stage("inverted residual", 5, 6, 64, 3),) * 3
-        history = [effedu.nas.Evaluation(arch, 0.9, 0.5, 0.9), effedu.nas.Evaluation(wide, 0.97, 2.0, 0.9)]
-        return explorers.reward(history, effedu.models.TinyNet("separable"), 0.6)
-    return explorers.LESSON_EXPLORERS[lesson]()
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("lesson", sorted(explorers.LESSON_EXPLORERS))
 def test_every_lesson_explorer_bounds_its_forward_passes_at_its_most_expensive_setting(lesson):
-    explorer = lesson_explorer(lesson)
+    explorer = explorers.demo(lesson)
     assert explorer.error is None, explorer.error
     calls = count_forwards(explorer, explorers.MOST_EXPENSIVE[lesson])
     assert explorer.error is None, explorer.error
     rounds = explorer.result.attrs["rounds"]
-    assert MIN_ROUNDS <= rounds <= explorer.repeats
+    assert 1 <= rounds <= explorer.repeats  # fixed before sampling: fewer for a slow setting, never more
     for name, forwards in calls.items():
         number = explorer.result.attrs["results"][name].number
-        assert forwards <= 1 + rounds * number, (name, forwards)  # one calibration run, then the rounds
+        assert forwards <= 1 + rounds * number, (name, forwards)  # one warm-up run, then the rounds
         if number > 1:
             continue  # a cheap candidate: many runs per sample
         assert forwards <= 1 + explorer.repeats  # an expensive one: never more than one run per round
     assert not any(isinstance(v, float) and len(repr(v)) > 12 for v in explorer.values().values())
 
 
-def every_single_change(explorer: Explorer):
-    """Each control moved alone to each of its options (dropdowns, selection sliders, check boxes) or its two ends
-    (number sliders), the others at their defaults."""
-    for name, control in explorer.controls.items():
-        if isinstance(control, widgets.Checkbox):
-            values = [not control.value]
-        elif isinstance(control, (widgets.Dropdown, widgets.SelectionSlider)):
-            values = [value for _, value in control.options] if control.options and isinstance(
-                control.options[0], tuple) else list(control.options)
-        else:
-            values = [control.min, control.max]
-        for value in values:
-            yield {name: value}
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("lesson", sorted(explorers.LESSON_EXPLORERS))
 def test_every_lesson_explorer_answers_every_option_of_every_control(lesson):
     # a student who picks groups=1 must get a ranking, not "Cannot measure" (a bug the browser test once found)
-    explorer = lesson_explorer(lesson)
+    explorer = explorers.demo(lesson)
     explorer.background, explorer.budget_s = False, 0.05  # few rounds: this checks answers, not timings
-    defaults = explorer.values()
-    for change in every_single_change(explorer):
-        if change.items() <= defaults.items() or explorer.controls[next(iter(change))].disabled:
-            continue
-        explorer.update({**defaults, **change})
-        assert explorer.error is None, (change, explorer.error)
-        assert "effedu-summary" in explorer.status.value, change
+    for setting in list(explorer.single_changes()):
+        explorer.update(setting)
+        assert explorer.error is None, (setting, explorer.error)
+        assert "effedu-summary" in explorer.status.value, setting
 
 
 def test_meta_counts_match_real_counts():
