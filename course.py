@@ -349,17 +349,20 @@ TEST_BUDGET_SCALE = "0.3"  # lessons under test time each round on 30 % of their
 def test_environment(build: Path) -> dict:
     """What the test run's kernels and JupyterLab get: effedu's cache (lesson 09's latency table, torch.compile's
     code) in build/, never the user's, fresh on every run; the lessons' short timing budget; Jupyter's settings and
-    runtime files in build/ too."""
+    runtime files in build/ too; where the first pytest run notes the user's folders for the last test's check."""
     cache = build / "test-cache"
     shutil.rmtree(cache, ignore_errors=True)
+    cache.mkdir(parents=True)
     return {**lab_environment(build / "jupyter"), "EFFEDU_CACHE": str(cache),
-            "EFFEDU_BUDGET_SCALE": TEST_BUDGET_SCALE}
+            "EFFEDU_BUDGET_SCALE": TEST_BUDGET_SCALE, "EFFEDU_UNTOUCHED_SNAPSHOT": str(cache / "untouched.json")}
 
 
 def test(extra: list[str]) -> None:
-    """Unit tests, every lesson with its solutions under nbval, and every student copy run in a browser. The
-    student copies are also checked statically (tests/test_project.py); ``--student-copies`` runs them under nbval
-    as well, for a machine without Chromium."""
+    """Unit tests, every lesson with its solutions under nbval, and every student copy run in a browser — two at a
+    time (pytest-xdist: the browser beside the units and lessons, one test module or notebook per worker), then
+    the tests that decide on real timings (marked ``serial``) alone, and last the check that nothing wrote the
+    user's folders. The student copies are also checked statically (tests/test_project.py); ``--student-copies``
+    runs them under nbval as well, for a machine without Chromium."""
     doctor()
     python = install(with_tests=True)
     build = ROOT / "build"
@@ -370,14 +373,18 @@ def test(extra: list[str]) -> None:
         shutil.rmtree(check_copies, ignore_errors=True)
         student_copies(check_copies)
         paths.append(str(check_copies))
-    command = [python, "-m", "pytest", *paths, "--nbval-lax", "--nbval-current-env", "--nbval-cell-timeout=300",
-               "--durations=15", *extra]
-    try:
-        run(*command, timeout=TEST_TIMEOUT_S, env=test_environment(build))
-    except subprocess.TimeoutExpired:
-        sys.exit(f"tests did not finish within {TEST_TIMEOUT_S // 60} minutes")
-    except subprocess.CalledProcessError as failed:
-        sys.exit(failed.returncode)
+    nbval = ["--nbval-lax", "--nbval-current-env", "--nbval-cell-timeout=300"]
+    env = test_environment(build)
+    passes = [[python, "-m", "pytest", *paths, *nbval, "-n", "2", "--dist", "loadscope", "-m",
+               "not serial and not last", "--durations=10", *extra],
+              [python, "-m", "pytest", "tests", "-m", "serial or last", *extra]]
+    for command in passes:
+        try:
+            run(*command, timeout=TEST_TIMEOUT_S, env=env)
+        except subprocess.TimeoutExpired:
+            sys.exit(f"tests did not finish within {TEST_TIMEOUT_S // 60} minutes")
+        except subprocess.CalledProcessError as failed:
+            sys.exit(failed.returncode)
 
 
 # --- teaching: reference results, scorecards, a static edition (run inside the virtual environment) ---------

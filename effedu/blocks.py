@@ -54,7 +54,9 @@ class ConvBNAct(nn.Sequential):
         _divides(groups, "groups", in_channels=in_channels, out_channels=out_channels)
         kernel = (kernel_size, kernel_size) if isinstance(kernel_size, int) else tuple(kernel_size)
         _positive(kernel_size=kernel[0], kernel_width=kernel[1])
-        padding = (kernel[0] // 2, kernel[1] // 2)
+        # odd kernels keep the map's centre ("same" padding); even ones (a 4×4 stride-4 patchify, a 2×2 stride-2
+        # merge) tile it without overlap and need none
+        padding = tuple(k // 2 if k % 2 else 0 for k in kernel)
         super().__init__(
             nn.Conv2d(in_channels, out_channels, kernel, stride, padding, groups=groups, bias=False),
             nn.BatchNorm2d(out_channels),
@@ -413,6 +415,225 @@ class FaceBoxesInception(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return torch.cat([self.branch1(x), self.branch_pool(x), self.branch3(x), self.branch33(x)], 1)
+
+
+# --- after the essay (lesson 11): branches at training time, plain convs at inference; FLOPS, not FLOPs --------
+
+def _fold(branch: ConvBNAct) -> tuple[torch.Tensor, torch.Tensor]:
+    """(kernel, bias) of a conv followed by its eval-mode BatchNorm: W·γ/σ and β − μ·γ/σ, σ = √(var + ε)."""
+    conv, norm = branch[0], branch[1]
+    scale = norm.weight / torch.sqrt(norm.running_var + norm.eps)
+    return conv.weight * scale.reshape(-1, 1, 1, 1), norm.bias - norm.running_mean * scale
+
+
+def _fold_identity(norm: nn.BatchNorm2d, groups: int, kernel_size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The identity branch (a BatchNorm of the input) as a k×k kernel: a 1 in the centre of each channel's own
+    input, then the BatchNorm folded in."""
+    channels = norm.num_features
+    kernel = torch.zeros(channels, channels // groups, kernel_size, kernel_size, dtype=norm.weight.dtype,
+                         device=norm.weight.device)
+    kernel[torch.arange(channels), torch.arange(channels) % (channels // groups), kernel_size // 2,
+           kernel_size // 2] = 1
+    scale = norm.weight / torch.sqrt(norm.running_var + norm.eps)
+    return kernel * scale.reshape(-1, 1, 1, 1), norm.bias - norm.running_mean * scale
+
+
+def _fused_conv(template: nn.Conv2d, kernel: torch.Tensor, bias: torch.Tensor) -> nn.Sequential:
+    """One conv with ``template``'s shape (and a bias) holding ``kernel`` and ``bias``, then ReLU."""
+    conv = nn.Conv2d(template.in_channels, template.out_channels, template.kernel_size, template.stride,
+                     template.padding, groups=template.groups, bias=True, dtype=kernel.dtype, device=kernel.device)
+    with torch.no_grad():
+        conv.weight.copy_(kernel)
+        conv.bias.copy_(bias)
+    return nn.Sequential(conv, nn.ReLU(inplace=True))
+
+
+class RepVGGBlock(nn.Module):
+    """RepVGG's training-time block (Ding et al. 2021, Sec. 3.3, Fig. 4): a 3×3 conv-BN, a 1×1 conv-BN and — where
+    C_in = C_out and stride 1 — a BatchNorm of the input, added, then ReLU. ``reparameterized()`` is the one 3×3
+    conv (with bias) + ReLU that computes the same function in inference: each branch's BN folded into its kernel,
+    the 1×1 kernel zero-padded to 3×3, the identity written as a 3×3 kernel with a 1 in the centre, all added.
+
+    Train: MACs = H'·W'·C_out·(C_in/g)·(9 + 1); Params = 10·C_out·C_in/g + 4·C_out (+ 2·C_in with the identity).
+    Deploy: MACs = 9·H'·W'·C_out·C_in/g; Params = 9·C_out·C_in/g + C_out.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, stride: int = 1, *, groups: int = 1):
+        super().__init__()
+        _stride(stride)
+        self.dense = ConvBNAct(in_channels, out_channels, 3, stride, groups=groups, act=None)
+        self.pointwise = ConvBNAct(in_channels, out_channels, 1, stride, groups=groups, act=None)
+        self.identity = nn.BatchNorm2d(in_channels) if in_channels == out_channels and stride == 1 else None
+        self.relu = nn.ReLU(inplace=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.dense(x) + self.pointwise(x)  # the three branches run separately: three reads of x
+        if self.identity is not None:
+            out = out + self.identity(x)
+        return self.relu(out)
+
+    def reparameterized(self) -> nn.Sequential:
+        """The deploy form: conv 3×3 (bias) → ReLU, equal to this block in eval mode to float rounding."""
+        kernel, bias = _fold(self.dense)
+        small, small_bias = _fold(self.pointwise)
+        kernel, bias = kernel + nn.functional.pad(small, [1, 1, 1, 1]), bias + small_bias
+        if self.identity is not None:
+            same, same_bias = _fold_identity(self.identity, self.dense[0].groups, 3)
+            kernel, bias = kernel + same, bias + same_bias
+        return _fused_conv(self.dense[0], kernel, bias)
+
+
+class MobileOneBlock(nn.Module):
+    """MobileOne's training-time block (Vasu et al. 2022, Sec. 3.2, Fig. 3): ``branches`` parallel k×k conv-BNs
+    (over-parameterisation), a 1×1 conv-BN "scale" branch where k > 1, and a BatchNorm of the input where C_in = C_out
+    and stride 1 — added, then ReLU. MobileOne's stages alternate a depthwise 3×3 block (``groups=C_in``) and a
+    pointwise 1×1 block. ``reparameterized()`` sums all branches into one k×k conv (with bias) + ReLU.
+
+    Train: MACs = H'·W'·C_out·(C_in/g)·(branches·k² + [k > 1]); deploy: H'·W'·C_out·(C_in/g)·k².
+    Params train = C_out·(C_in/g)·(branches·k² + [k > 1]) + 2·C_out·(branches + [k > 1]) (+ 2·C_in identity);
+    deploy = C_out·(C_in/g)·k² + C_out.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, stride: int = 1, *, kernel_size: int = 3,
+                 groups: int = 1, branches: int = 1):
+        super().__init__()
+        _stride(stride)
+        _positive(branches=branches)
+        self.kernels = nn.ModuleList(ConvBNAct(in_channels, out_channels, kernel_size, stride, groups=groups,
+                                               act=None) for _ in range(branches))
+        self.scale = ConvBNAct(in_channels, out_channels, 1, stride, groups=groups, act=None) \
+            if kernel_size > 1 else None
+        self.identity = nn.BatchNorm2d(in_channels) if in_channels == out_channels and stride == 1 else None
+        self.relu = nn.ReLU(inplace=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = sum(branch(x) for branch in self.kernels)
+        if self.scale is not None:
+            out = out + self.scale(x)
+        if self.identity is not None:
+            out = out + self.identity(x)
+        return self.relu(out)
+
+    def reparameterized(self) -> nn.Sequential:
+        """The deploy form: one k×k conv (bias) → ReLU, equal to this block in eval mode to float rounding."""
+        template = self.kernels[0][0]
+        folded = [_fold(branch) for branch in self.kernels]
+        kernel, bias = sum(k for k, _ in folded), sum(b for _, b in folded)
+        pad = template.kernel_size[0] // 2
+        if self.scale is not None:
+            small, small_bias = _fold(self.scale)
+            kernel, bias = kernel + nn.functional.pad(small, [pad] * 4), bias + small_bias
+        if self.identity is not None:
+            same, same_bias = _fold_identity(self.identity, template.groups, template.kernel_size[0])
+            kernel, bias = kernel + same, bias + same_bias
+        return _fused_conv(template, kernel, bias)
+
+
+def fuse_branches(model: nn.Module) -> nn.Module:
+    """Replace, in place, every block of ``model`` that has a ``reparameterized()`` deploy form (``RepVGGBlock``,
+    ``MobileOneBlock``) by that form; returns ``model`` (in eval mode: the fold uses the BatchNorms' running
+    statistics). ``transforms.reparameterize`` does this on a copy and checks the outputs."""
+    model.eval()
+    for module in list(model.modules()):
+        for name, child in list(module.named_children()):
+            if hasattr(child, "reparameterized"):
+                setattr(module, name, child.reparameterized().eval())
+    return model
+
+
+class PartialConv(nn.Module):
+    """FasterNet's partial convolution (Chen et al. 2023, Sec. 3.1, Fig. 4): a 3×3 conv on the first C/``ratio``
+    channels; the rest pass untouched (split, conv, concatenate).
+
+    MACs = 9·H·W·(C/r)² — 1/16 of a full 3×3 conv at r = 4; Params = 9·(C/r)². Memory access ≈ 2·H·W·C/r
+    (FasterNet Eq. 3–5): far less than a full conv, more FLOPs per byte than a depthwise conv.
+    """
+
+    def __init__(self, channels: int, *, ratio: int = 4):
+        super().__init__()
+        _positive(channels=channels, ratio=ratio)
+        _divides(ratio, "ratio", channels=channels)
+        self.conv_channels = channels // ratio
+        self.conv = nn.Conv2d(self.conv_channels, self.conv_channels, 3, 1, 1, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        touched, untouched = x.split([self.conv_channels, x.shape[1] - self.conv_channels], dim=1)
+        return torch.cat([self.conv(touched), untouched], 1)
+
+
+class FasterNetBlock(nn.Module):
+    """FasterNet block (Chen et al. 2023, Fig. 5): PConv 3×3 → 1×1 conv to 2C, BN, activation → 1×1 conv back to C,
+    added to the input — a T-shaped receptive field at few FLOPs, and no depthwise conv.
+
+    MACs = H·W·(9·(C/4)² + 4·C²); Params = 9·(C/4)² + 4·C² + 2·2C.
+    """
+
+    def __init__(self, channels: int, *, ratio: int = 4, expand: int = 2, act: Activation = nn.ReLU):
+        super().__init__()
+        self.spatial = PartialConv(channels, ratio=ratio)
+        self.expand = ConvBNAct(channels, expand * channels, 1, act=act)
+        self.project = nn.Conv2d(expand * channels, channels, 1, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.project(self.expand(self.spatial(x)))
+
+
+class UniversalInvertedBottleneck(nn.Module):
+    """MobileNetV4's Universal Inverted Bottleneck (Qin et al. 2024, Sec. 4.1, Fig. 4): an inverted bottleneck
+    with two optional depthwise convs — ``start_kernel`` before the expansion, ``mid_kernel`` between expansion and
+    projection (0: absent). Four instantiations: IB (0, k) = MobileNetV2's block; ConvNeXt-like (k, 0); ExtraDW
+    (k, k); FFN (0, 0). The input is added where C_in = C_out and stride 1. With e = make_divisible(t·C_in):
+    MACs = H·W·C_in·(s² [start] + e) + H'·W'·(m²·e [mid] + e·C_out) (the stride sits on the mid conv, else on the
+    start conv). Params = C_in·(s² + e) + m²·e + e·C_out + 2·(C_in [start] + e + e [mid] + C_out).
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, stride: int = 1, *, start_kernel: int = 0,
+                 mid_kernel: int = 3, expand_ratio: float = 4.0):
+        super().__init__()
+        _stride(stride)
+        if stride > 1 and not (start_kernel or mid_kernel):
+            raise ValueError("stride 2 needs a depthwise conv to carry it: start_kernel or mid_kernel must be > 0")
+        hidden = make_divisible(in_channels * expand_ratio)
+        self.use_residual = stride == 1 and in_channels == out_channels
+        self.dw_start = ConvBNAct(in_channels, in_channels, start_kernel, 1 if mid_kernel else stride,
+                                  groups=in_channels, act=None) if start_kernel else nn.Identity()
+        self.pw = ConvBNAct(in_channels, hidden, 1)
+        self.dw_mid = ConvBNAct(hidden, hidden, mid_kernel, stride, groups=hidden) if mid_kernel else nn.Identity()
+        self.pw_linear = ConvBNAct(hidden, out_channels, 1, act=None)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.pw_linear(self.dw_mid(self.pw(self.dw_start(x))))
+        return x + out if self.use_residual else out
+
+
+class LayerNorm2d(nn.LayerNorm):
+    """LayerNorm over the channels of an (N, C, H, W) tensor, as ConvNeXt uses it (Liu et al. 2022, Sec. 2.6)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+
+
+class ConvNeXtBlock(nn.Module):
+    """ConvNeXt block (Liu et al. 2022, Fig. 4): depthwise 7×7 (with bias) → LayerNorm → Linear to 4C → GELU →
+    Linear back to C → layer scale γ → added to the input. The linear layers act on channels-last tensors, as in
+    the authors' code (two 1×1 convs compute the same).
+
+    MACs = H·W·C·(k² + 8C); Params = C·(k² + 1) + 2C + 8C² + 5C + C (layer scale).
+    """
+
+    def __init__(self, channels: int, *, kernel_size: int = 7, expand: int = 4, layer_scale: float = 1e-6):
+        super().__init__()
+        self.dw = nn.Conv2d(channels, channels, kernel_size, padding=kernel_size // 2, groups=channels)
+        self.norm = nn.LayerNorm(channels, eps=1e-6)
+        self.pw = nn.Linear(channels, expand * channels)
+        self.act = nn.GELU()
+        self.pw_linear = nn.Linear(expand * channels, channels)
+        self.gamma = nn.Parameter(torch.full((channels,), layer_scale))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.dw(x).permute(0, 2, 3, 1)  # (N, H, W, C): the linear layers mix channels
+        out = self.gamma * self.pw_linear(self.act(self.pw(self.norm(out))))
+        return x + out.permute(0, 3, 1, 2)
 
 
 class Classifier(nn.Sequential):

@@ -12,8 +12,10 @@ import torch
 from torch import nn
 
 from ._runtime import positive_number, seeded
-from .blocks import (RDCL, BasicBlock, Bottleneck, Classifier, ConvBNAct, DepthwiseSeparable, FaceBoxesInception,
-                     InvertedResidual, ShuffleNetV1Unit, ShuffleNetV2Unit, make_block, make_divisible)
+from .blocks import (RDCL, BasicBlock, Bottleneck, Classifier, ConvBNAct, ConvNeXtBlock, DepthwiseSeparable,
+                     FaceBoxesInception, FasterNetBlock, InvertedResidual, LayerNorm2d, MobileOneBlock, RepVGGBlock,
+                     ShuffleNetV1Unit, ShuffleNetV2Unit, UniversalInvertedBottleneck, fuse_branches, make_block,
+                     make_divisible)
 from .guidelines import FragmentBlock
 
 
@@ -292,6 +294,155 @@ def slow_digits_net(*, stem_stride: int = 1, balanced: bool = False, groups: int
             *unit(96, 96, 1, 1, groups), *unit(96, 96, 1, 1, groups),  # G2: many groups
             FragmentBlock(96, fragments, parallel=True), nn.ReLU(inplace=inplace),  # G3: parallel branches
             Classifier(96, 10))
+
+
+# --- after the essay (lesson 11): reference networks of 2021–2024, from the papers' architecture tables ---------
+
+class RepVGG(nn.Module):
+    """RepVGG (Ding et al. 2021, Sec. 3.4, Table 2): five stages of ``RepVGGBlock``s, the first block of each with
+    stride 2, then global pooling and a classifier. Channels: min(64, 64a), 64a, 128a, 256a, 512b. At training time
+    every block has three branches; ``transforms.reparameterize`` turns the network into a plain stack of 3×3
+    convs (the deploy form, which the paper times)."""
+
+    def __init__(self, depths: tuple[int, int, int, int], a: float, b: float, num_classes: int = 1000):
+        super().__init__()
+        widths = (min(64, int(64 * a)), int(64 * a), int(128 * a), int(256 * a), int(512 * b))
+        layers: list[nn.Module] = [RepVGGBlock(3, widths[0], 2)]
+        channels = widths[0]
+        for width, depth in zip(widths[1:], depths):
+            for i in range(depth):
+                layers.append(RepVGGBlock(channels, width, 2 if i == 0 else 1))
+                channels = width
+        self.features = nn.Sequential(*layers)
+        self.classifier = Classifier(channels, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.features(x))
+
+
+def repvgg_a0(num_classes: int = 1000, *, deploy: bool = False) -> nn.Module:
+    """RepVGG-A0: 1, 2, 4, 14, 1 blocks; a = 0.75, b = 2.5 (Table 2). ``deploy=True``: re-parameterized."""
+    model = RepVGG((2, 4, 14, 1), a=0.75, b=2.5, num_classes=num_classes)
+    return fuse_branches(model) if deploy else model
+
+
+class MobileOne(nn.Module):
+    """MobileOne (Vasu et al. 2022, Table 6): a 3×3 stride-2 block, then four stages whose blocks are each a
+    depthwise 3×3 ``MobileOneBlock`` followed by a pointwise 1×1 one (the first depthwise of a stage with stride 2),
+    then global pooling and a classifier. Channels 64·w₁ (at most 64), 64·w₁, 128·w₂, 256·w₃, 512·w₄. At training
+    time each conv has ``branches`` over-parameterised copies; ``transforms.reparameterize`` folds them."""
+
+    def __init__(self, widths: tuple[float, float, float, float], branches: int, num_classes: int = 1000):
+        super().__init__()
+        channels = min(64, int(64 * widths[0]))
+        layers: list[nn.Module] = [MobileOneBlock(3, channels, 2)]
+        # stage channels before the width multipliers, and blocks per stage (Table 6)
+        for base, multiplier, depth in zip((64, 128, 256, 512), widths, (2, 8, 10, 1)):
+            width = int(base * multiplier)
+            for i in range(depth):
+                layers.append(MobileOneBlock(channels, channels, 2 if i == 0 else 1, groups=channels,
+                                             branches=branches))
+                layers.append(MobileOneBlock(channels, width, kernel_size=1, branches=branches))
+                channels = width
+        self.features = nn.Sequential(*layers)
+        self.classifier = Classifier(channels, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.features(x))
+
+
+def mobileone_s0(num_classes: int = 1000, *, deploy: bool = False) -> nn.Module:
+    """MobileOne-S0: widths (0.75, 1, 1, 2), four over-parameterised branches (Table 6). ``deploy=True``:
+    re-parameterized."""
+    model = MobileOne((0.75, 1.0, 1.0, 2.0), branches=4, num_classes=num_classes)
+    return fuse_branches(model) if deploy else model
+
+
+class FasterNet(nn.Module):
+    """FasterNet (Chen et al. 2023, Fig. 5, Table 7): a 4×4 stride-4 patch embedding, four stages of
+    ``FasterNetBlock``s separated by 2×2 stride-2 merging convs that double the channels, then global pooling, a
+    1×1 conv to 1280 features, the activation and a classifier."""
+
+    def __init__(self, embed: int, depths: tuple[int, int, int, int], act: type[nn.Module] = nn.GELU,
+                 num_classes: int = 1000):
+        super().__init__()
+        layers: list[nn.Module] = [ConvBNAct(3, embed, 4, 4, act=None)]
+        channels = embed
+        for stage, depth in enumerate(depths):
+            if stage:
+                layers.append(ConvBNAct(channels, 2 * channels, 2, 2, act=None))  # merging: H/2, 2C
+                channels *= 2
+            layers.extend(FasterNetBlock(channels, act=act) for _ in range(depth))
+        self.features = nn.Sequential(*layers)
+        self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Conv2d(channels, 1280, 1, bias=False), act(),
+                                  nn.Flatten(), nn.Linear(1280, num_classes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x))
+
+
+def fasternet_t0(num_classes: int = 1000) -> FasterNet:
+    """FasterNet-T0: 40 channels after the embedding, 1, 2, 8, 2 blocks, GELU (Table 7)."""
+    return FasterNet(40, (1, 2, 8, 2), nn.GELU, num_classes)
+
+
+class MobileNetV4ConvSmall(nn.Module):
+    """MobileNetV4-Conv-S (Qin et al. 2024, Table 11): plain convs in the first stages (a 3×3 s2 stem, then pairs of a
+    3×3 s2 conv and a 1×1 conv), Universal Inverted Bottlenecks after, a 1×1 conv to 960, global pooling, a 1×1 conv
+    to 1280 with BN and ReLU, and a classifier. ReLU throughout, no squeeze-excitation."""
+
+    # UIB rows: start kernel, mid kernel, stride, expansion, out channels, repeats (Table 11; 0: no such conv)
+    uib_setting = [(5, 5, 2, 3.0, 96, 1), (0, 3, 1, 2.0, 96, 4), (3, 0, 1, 4.0, 96, 1),  # 28×28 → 14×14
+                   (3, 3, 2, 6.0, 128, 1), (5, 5, 1, 4.0, 128, 1), (0, 5, 1, 4.0, 128, 1),  # 14×14 → 7×7
+                   (0, 5, 1, 3.0, 128, 1), (0, 3, 1, 4.0, 128, 2)]
+
+    def __init__(self, num_classes: int = 1000):
+        super().__init__()
+        layers: list[nn.Module] = [ConvBNAct(3, 32, 3, 2),  # 224 → 112
+                                   ConvBNAct(32, 32, 3, 2), ConvBNAct(32, 32, 1),  # → 56
+                                   ConvBNAct(32, 96, 3, 2), ConvBNAct(96, 64, 1)]  # → 28
+        channels = 64
+        for start, mid, stride, expand, width, repeats in self.uib_setting:
+            for i in range(repeats):
+                layers.append(UniversalInvertedBottleneck(channels, width, stride if i == 0 else 1,
+                                                          start_kernel=start, mid_kernel=mid,
+                                                          expand_ratio=expand))
+                channels = width
+        layers.append(ConvBNAct(channels, 960, 1))
+        self.features = nn.Sequential(*layers)
+        self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), ConvBNAct(960, 1280, 1), nn.Flatten(),
+                                  nn.Linear(1280, num_classes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x))
+
+
+def mobilenetv4_conv_small(num_classes: int = 1000) -> MobileNetV4ConvSmall:
+    return MobileNetV4ConvSmall(num_classes)
+
+
+class ConvNeXt(nn.Module):
+    """ConvNeXt (Liu et al. 2022, Sec. 2, Fig. 2): a 4×4 stride-4 "patchify" conv with LayerNorm, four stages of
+    ``ConvNeXtBlock``s separated by LayerNorm + 2×2 stride-2 convs, then global pooling, LayerNorm and a classifier."""
+
+    def __init__(self, depths: tuple[int, ...], widths: tuple[int, ...], num_classes: int = 1000):
+        super().__init__()
+        layers: list[nn.Module] = [nn.Conv2d(3, widths[0], 4, 4), LayerNorm2d(widths[0], eps=1e-6)]
+        for stage, (depth, width) in enumerate(zip(depths, widths)):
+            if stage:
+                layers += [LayerNorm2d(widths[stage - 1], eps=1e-6), nn.Conv2d(widths[stage - 1], width, 2, 2)]
+            layers.extend(ConvNeXtBlock(width) for _ in range(depth))
+        self.features = nn.Sequential(*layers)
+        self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.LayerNorm(widths[-1], eps=1e-6),
+                                  nn.Linear(widths[-1], num_classes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x))
+
+
+def convnext_tiny(num_classes: int = 1000) -> ConvNeXt:
+    """ConvNeXt-T: 3, 3, 9, 3 blocks of 96, 192, 384, 768 channels (Sec. 2.6)."""
+    return ConvNeXt((3, 3, 9, 3), (96, 192, 384, 768), num_classes)
 
 
 REFERENCE_MODELS = {

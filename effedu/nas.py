@@ -17,6 +17,7 @@ import dataclasses
 import hashlib
 import itertools
 import json
+import os
 import random
 import statistics
 import sys
@@ -225,9 +226,13 @@ class LatencyTable:
         return len(todo)
 
     def save(self) -> None:
+        """Write the table atomically (a temporary file, then a rename): a second kernel reading it meanwhile sees
+        the old table or the new one, never half of one."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.path.write_text(json.dumps({"format": self.format, "machine": self.machine, "entries": self.entries},
-                                        indent=0))
+        partial = self.path.with_name(f"{self.path.name}.{os.getpid()}.partial")
+        partial.write_text(json.dumps({"format": self.format, "machine": self.machine, "entries": self.entries},
+                                      indent=0))
+        os.replace(partial, self.path)
 
     def summed(self, arch: Architecture) -> float:
         """The plain sum of the table entries of ``arch`` (ms)."""

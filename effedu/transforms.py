@@ -3,6 +3,7 @@ let ``torch.compile`` fuse elementwise operators — and the same network under 
 Each returns a new model (or a wrapper); the input model is untouched."""
 from __future__ import annotations
 
+import contextlib
 import copy
 import os
 import re
@@ -14,17 +15,36 @@ import torch
 from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
+from . import blocks
 from ._runtime import Device, InputLike, cache_dir, check_model, make_input, resolve_device
 from .timing import compare_latency
 
 
+SAME_OUTPUTS = 1e-4  # an output-preserving change may move the outputs by at most this, relative to their size
+SAME_OUTPUTS_REPARAMETERIZED = 1e-5  # re-parameterization: one sum of kernels per block, tighter
+
+
+def _folded_norm(norm: nn.Module) -> nn.Module | None:
+    """What replaces a BatchNorm folded into the conv before it: nothing for a plain ``nn.BatchNorm2d``; for a
+    subclass that carries more behaviour as child modules (timm's ``BatchNormAct2d`` holds its activation), those
+    children, in order; ``None`` where that cannot be exact (a subclass without such children, or without running
+    statistics) — it is then not folded."""
+    if not isinstance(norm, nn.BatchNorm2d) or not norm.track_running_stats or norm.running_mean is None:
+        return None
+    if type(norm) is nn.BatchNorm2d:
+        return nn.Identity()
+    extra = list(norm.children())
+    return nn.Sequential(*extra) if extra else None
+
+
 def fold_batchnorm(model: nn.Module) -> nn.Module:
     """A copy of ``model`` (in eval mode) where every BatchNorm2d that directly follows a Conv2d inside an
-    ``nn.Sequential`` is folded into the conv's weights and bias and replaced by ``nn.Identity``.
+    ``nn.Sequential`` is folded into the conv's weights and bias (a subclass's extra modules — an activation — take
+    its place; one that carries behaviour another way is left alone).
 
     In inference BatchNorm is an affine map y = γ(x − μ)/σ + β, so conv-then-BN is one conv with
     W' = W·γ/σ and b' = (b − μ)·γ/σ + β: a whole read and write of the feature map disappears, at 0 MACs saved.
-    Outputs agree with the original to float rounding (``tests/test_transforms.py``).
+    ``checked(fold_batchnorm, model, x)`` proves the outputs unchanged before anything is timed.
     """
     check_model(model)
     folded = copy.deepcopy(model).eval()
@@ -34,10 +54,70 @@ def fold_batchnorm(model: nn.Module) -> nn.Module:
         names = list(module._modules)
         for first, second in zip(names, names[1:]):
             conv, norm = module._modules[first], module._modules[second]
-            if isinstance(conv, nn.Conv2d) and isinstance(norm, nn.BatchNorm2d) and norm.track_running_stats:
+            replacement = _folded_norm(norm)
+            if isinstance(conv, nn.Conv2d) and replacement is not None:
                 module._modules[first] = fuse_conv_bn_eval(conv, norm)
-                module._modules[second] = nn.Identity()
+                module._modules[second] = replacement
     return folded
+
+
+def reparameterize(model: nn.Module, x: InputLike | None = None) -> nn.Module:
+    """The deploy copy of a structurally re-parameterizable network (RepVGG, MobileOne): every block with training-
+    time branches becomes the one conv it equals in inference (``blocks.fuse_branches``). With ``x``, the copy's
+    outputs are checked against the original's — on randomized BatchNorm statistics, so a wrong fold cannot hide —
+    and a copy that differs by more than ``SAME_OUTPUTS_REPARAMETERIZED`` raises instead of being returned. The check
+    runs in double precision on a CPU: float32 rounding, summed over a deep stack of convs, would otherwise look like
+    a difference of 1e-5 to 1e-4 (or hide a small one)."""
+    check_model(model)
+    if x is None:
+        return blocks.fuse_branches(copy.deepcopy(model))
+    fused, reason = checked(lambda m: blocks.fuse_branches(copy.deepcopy(m)), model, x,
+                            tolerance=SAME_OUTPUTS_REPARAMETERIZED, what="re-parameterizing")
+    if fused is None:
+        raise ValueError(f"model: {reason}")
+    return fused
+
+
+def checked(change: Callable[[nn.Module], nn.Module], model: nn.Module, x: InputLike, *,
+            tolerance: float = SAME_OUTPUTS, what: str = "the change", dtype: torch.dtype | str | None = "exact"
+            ) -> tuple[nn.Module | None, str]:
+    """Apply an output-preserving ``change`` to ``model`` — only if it really preserves the outputs. The change is
+    first tried on a copy whose BatchNorms hold random, realistic statistics (``calibrate_batchnorm``: a fresh
+    network's are the identity, on which a wrong fold passes), with TF32 off on a GPU; if that copy's outputs move by
+    more than ``tolerance`` (relative), the change is refused: (None, "<what> changed the outputs …"). Otherwise
+    (``change(model)``, "") — the copy to time. ``model`` itself is never modified. ``dtype``: the precision of the
+    comparison — by default float64 on a CPU (exact up to rounding far below any tolerance: float32 rounding summed
+    over 50 layers reaches 1e-4 by itself) and the model's own on a GPU; ``None``: the model's own."""
+    device = resolve_device(None, model)
+    if dtype == "exact":
+        dtype = torch.float64 if device.type == "cpu" else None
+    probe = copy.deepcopy(model) if dtype is None else copy.deepcopy(model).to(dtype)
+    batch = make_input(x, device) if dtype is None else make_input(x, device).to(dtype)
+    calibrate_batchnorm(probe, batch.expand(max(2, batch.shape[0]), *batch.shape[1:]).contiguous()
+                        if batch.dim() == 4 else batch)
+    with _exact_arithmetic(device):
+        try:
+            difference = relative_difference(probe, change(probe), batch)
+        except Exception as err:  # noqa: BLE001 — a change that breaks the model is refused, and said why
+            return None, f"{what} failed on this network ({_reason(err)}): skipped"
+    if not difference <= tolerance:
+        return None, (f"{what} changed the outputs (relative difference {difference:.1e}, more than {tolerance:g}): "
+                      "skipped — it would time a different network")
+    return change(model), ""
+
+
+@contextlib.contextmanager
+def _exact_arithmetic(device: torch.device):
+    """TF32 off on CUDA while outputs are compared: its 10-bit mantissas would look like a changed network."""
+    if device.type != "cuda":
+        yield
+        return
+    saved = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
+    try:
+        yield
+    finally:
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved
 
 
 def calibrate_batchnorm(model: nn.Module, x: InputLike, *, seed: int = 0) -> nn.Module:
@@ -53,8 +133,9 @@ def calibrate_batchnorm(model: nn.Module, x: InputLike, *, seed: int = 0) -> nn.
         for norm in norms:
             norm.reset_running_stats()
             norm.momentum = None  # a cumulative average: one batch sets the statistics exactly
-            norm.weight.copy_(torch.rand(norm.weight.shape, generator=generator) + 0.5)
-            norm.bias.copy_(torch.rand(norm.bias.shape, generator=generator) * 0.4 - 0.2)
+            if norm.affine:
+                norm.weight.copy_(torch.rand(norm.weight.shape, generator=generator) + 0.5)
+                norm.bias.copy_(torch.rand(norm.bias.shape, generator=generator) * 0.4 - 0.2)
         model.train()
         model(make_input(x, resolve_device(None, model)))
     for norm, momentum in zip(norms, momenta):
@@ -69,8 +150,19 @@ def relative_difference(a: nn.Module, b: nn.Module, x: InputLike) -> float:
     device = resolve_device(None, a)
     tensor = make_input(x, device)
     with torch.inference_mode():
-        first, second = a.eval()(tensor), b.eval()(tensor)
+        first, second = _flat(a.eval()(tensor)), _flat(b.eval()(tensor))
+    if first.shape != second.shape:
+        return float("inf")  # not even the same shape: a different network
     return float((first - second).abs().max() / first.abs().max().clamp_min(1e-30))
+
+
+def _flat(output) -> torch.Tensor:
+    """Every tensor of a model's output (a tensor, or a tuple / list / dict of them, as a detector returns) as one
+    flat float tensor."""
+    if isinstance(output, torch.Tensor):
+        return output.double().flatten()  # double: the difference of two float64 models must not round to 0
+    parts = output.values() if isinstance(output, dict) else output
+    return torch.cat([_flat(part) for part in parts])
 
 
 def inplace_activations(model: nn.Module, inplace: bool = True) -> nn.Module:

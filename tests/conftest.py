@@ -16,8 +16,11 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "slow: heavy tests (ImageNet-size counts, training, compile, browser); "
                                        "skip them with -m 'not slow'")
     config.addinivalue_line("markers", "last: runs after every other test and lesson of the session")
-    # The user's own places, as they were before the suite: the last test checks that nothing wrote them.
-    config.stash[UNTOUCHED] = {str(place): listing(place) for place in users_places()}
+    config.addinivalue_line("markers", "serial: decides on real timings, or disturbs them: course.py test runs these "
+                                       "alone, after the tests that run two at a time")
+    # The user's own places, as they were before the suite: the last test checks that nothing wrote them. When
+    # course.py test runs pytest twice (two workers, then the serial tests), the first run's snapshot is kept.
+    config.stash[UNTOUCHED] = snapshot(os.environ.get("EFFEDU_UNTOUCHED_SNAPSHOT"))
     # Whoever starts pytest, effedu's cache (lesson 09's table, compiled code) goes to a folder of the run's own.
     os.environ.setdefault("EFFEDU_CACHE", tempfile.mkdtemp(prefix="effedu-test-cache-"))
 
@@ -27,6 +30,19 @@ def pytest_collection_modifyitems(items):
 
 
 UNTOUCHED = pytest.StashKey[dict]()
+
+
+def snapshot(saved: str | None) -> dict:
+    """The listing of the user's places: read from ``saved`` when an earlier pytest run of this test command wrote
+    it, else taken now (and written there, atomically, for the later runs)."""
+    if saved and Path(saved).exists():
+        return json.loads(Path(saved).read_text())
+    taken = {str(place): listing(place) for place in users_places()}
+    if saved:
+        partial = Path(f"{saved}.{os.getpid()}")
+        partial.write_text(json.dumps(taken))
+        os.replace(partial, saved)
+    return taken
 
 
 def users_places() -> list[Path]:
@@ -41,9 +57,9 @@ def users_places() -> list[Path]:
             os.environ["EFFEDU_CACHE"] = saved
 
 
-def listing(place: Path) -> dict[str, tuple[int, int]]:
+def listing(place: Path) -> dict[str, list[int]]:
     """Every file below ``place`` with its size and modification time (empty when the folder does not exist)."""
-    return {str(f.relative_to(place)): (f.stat().st_size, f.stat().st_mtime_ns)
+    return {str(f.relative_to(place)): [f.stat().st_size, f.stat().st_mtime_ns]
             for f in sorted(place.rglob("*")) if f.is_file()} if place.is_dir() else {}
 
 

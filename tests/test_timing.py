@@ -117,6 +117,7 @@ def neighbours_on(cpu: int, bursty: bool, count: int = 3) -> list:
 
 
 @pytest.mark.slow
+@pytest.mark.serial  # it pins busy neighbours to a core: it would starve a test running beside it
 @pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="pinning to one core needs Linux")
 @pytest.mark.parametrize("bursty", [True, False])
 def test_a_starved_kernel_is_warned_about(bursty):
@@ -156,7 +157,9 @@ def test_starved_warning_names_the_cpu_share_and_stays_quiet_on_a_core_of_its_ow
     assert 0 < frame.attrs["cpu_share"]
 
 
-def test_fit_rounds_takes_the_rounds_that_fit_the_budget_decided_before_sampling():
+def test_fit_rounds_takes_the_rounds_that_fit_the_budget_decided_before_sampling(monkeypatch):
+    monkeypatch.delenv("EFFEDU_BUDGET_SCALE", raising=False)  # the budget below is the one meant
+
     class Slow(nn.Module):
         def forward(self, x):
             time.sleep(0.02)
