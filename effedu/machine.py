@@ -69,6 +69,63 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
+# --- the memory allocator: the software layer under the framework ------------------------------------------------
+
+GLIBC_VARIABLES = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_TOP_PAD_", "MALLOC_ARENA_MAX",
+                   "GLIBC_TUNABLES")
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters (malloc.h)
+KEEP_BLOCKS = 4_000_000_000  # an mmap threshold no activation reaches: every block comes from the reused heap
+GLIBC_MAX_THRESHOLD = 32 * 1024 * 1024  # what older glibc accepts at most (64-bit): larger blocks are still mapped
+_pinned: str | None = None
+
+
+def allocator() -> dict:
+    """What hands this process its memory, and how it is set: ``{"library": "glibc 2.36", "settings": "defaults"
+    | "MALLOC_MMAP_THRESHOLD_=…" | "pinned by effedu (…)", "pinned": bool}``. On Linux, glibc's malloc maps a large
+    block (above its threshold, which it raises as the process runs, up to 32 MiB) straight from the OS and returns it
+    on free — so whether an activation is freshly page-faulted on every forward depends on the process's history."""
+    preloaded = os.environ.get("LD_PRELOAD", "")
+    for name in ("jemalloc", "tcmalloc", "mimalloc"):
+        if name in preloaded:
+            return {"library": f"{name} (preloaded)", "settings": f"LD_PRELOAD={preloaded}", "pinned": False}
+    system = platform.system()
+    if system == "Linux":
+        libc, version = platform.libc_ver()
+        library = f"glibc {version}" if libc == "glibc" else (libc or "the C library's malloc")
+        set_here = [f"{name}={os.environ[name]}" for name in GLIBC_VARIABLES if os.environ.get(name)]
+        settings = _pinned and f"pinned by effedu ({_pinned})" or ", ".join(set_here) or "defaults"
+        return {"library": library, "settings": settings, "pinned": bool(_pinned)}
+    if system == "Darwin":
+        return {"library": "macOS libmalloc", "settings": "defaults (large blocks come from the OS; their pages "
+                "are reused across frees, unlike glibc's mapped blocks)", "pinned": False}
+    if system == "Windows":
+        return {"library": "PyTorch's CPU allocator (mimalloc on Windows since PyTorch 2.1)", "settings": "defaults",
+                "pinned": False}
+    return {"library": "unknown", "settings": "defaults", "pinned": False}
+
+
+def pin_allocator() -> str:
+    """Make glibc's malloc keep large blocks in its heap and reuse them, as jemalloc and tcmalloc do: every
+    activation then costs the same in every process, instead of a fresh ``mmap`` and its page faults on every
+    forward in some processes and not in others (``mallopt``: mmap threshold out of reach, no trimming). Returns
+    what was set — or why nothing was (another allocator). Idempotent; ``allocator()`` reports it as pinned."""
+    global _pinned
+    if _pinned:
+        return _pinned
+    found = allocator()
+    if not found["library"].startswith("glibc"):
+        return f"not pinned: {found['library']} manages its own blocks"
+    import ctypes  # only on glibc
+
+    libc = ctypes.CDLL("libc.so.6")
+    threshold = KEEP_BLOCKS if libc.mallopt(M_MMAP_THRESHOLD, KEEP_BLOCKS) else GLIBC_MAX_THRESHOLD
+    if threshold == GLIBC_MAX_THRESHOLD:
+        libc.mallopt(M_MMAP_THRESHOLD, GLIBC_MAX_THRESHOLD)  # older glibc: the most it takes
+    libc.mallopt(M_TRIM_THRESHOLD, KEEP_BLOCKS)
+    _pinned = f"mallopt: mmap threshold {threshold:,} B, no trimming"
+    return _pinned
+
+
 class Hardware(dict):
     """``hardware()``'s answer: a dict that shows as a small table in a notebook."""
 

@@ -23,6 +23,11 @@ import os
 import statistics
 import time
 import warnings
+
+try:
+    import resource  # Unix: page-fault counts
+except ImportError:  # Windows has no getrusage
+    resource = None
 from typing import Callable, Mapping, Sequence, Union
 
 import pandas as pd
@@ -60,6 +65,7 @@ class LatencyResult:
     warmup: int
     name: str = ""
     cpu_share: float | None = None  # CPU time over wall time while sampling (the whole comparison's)
+    faults_per_forward: float | None = None  # median page faults per forward over the samples (None: not counted)
 
     @property
     def median_ms(self) -> float:
@@ -99,16 +105,30 @@ class LatencyResult:
 
 # --- the timing engine ------------------------------------------------------------------------------------
 
+def page_faults() -> int | None:
+    """Minor page faults of this process so far (``getrusage``; None where the OS has no such count, as on
+    Windows). A fault is the OS handing the process a fresh page of memory: an allocator that maps a large
+    activation anew on every forward pays one per 4 KiB, every time."""
+    if resource is None:
+        return None
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
 def _time_block(c: "_Run", number: int, device: torch.device) -> float:
-    """Milliseconds per forward over ``number`` back-to-back runs, device synchronised on both sides."""
+    """Milliseconds per forward over ``number`` back-to-back runs, device synchronised on both sides; the page faults
+    per forward of the block go to ``c.faults``."""
     if c.threads is not None and torch.get_num_threads() != c.threads:
         set_threads(c.threads)
     synchronize(device)
+    faults = page_faults()
     start = time.perf_counter()
     for _ in range(number):
         run_model(c.model, c.x, c.argument)
     synchronize(device)
-    return (time.perf_counter() - start) * 1e3 / number
+    elapsed = (time.perf_counter() - start) * 1e3 / number
+    if faults is not None:
+        c.faults.append((page_faults() - faults) / number)
+    return elapsed
 
 
 @dataclasses.dataclass
@@ -122,6 +142,7 @@ class _Run:
     number: int = 1
     calibration_ms: float = 0.0
     samples: list = dataclasses.field(default_factory=list)
+    faults: list = dataclasses.field(default_factory=list)  # page faults per forward, per timed block
 
 
 @contextlib.contextmanager
@@ -265,6 +286,9 @@ def compare_latency(candidates: Candidates, x: InputLike | None = None, *, threa
     ``progress=True`` shows a progress bar (a function ``(done, planned)`` is called after every round instead).
     ``fit_rounds=True`` takes only as many rounds as fit in the budget, decided from the warm-up before sampling
     (explorers: a slow setting gets fewer rounds, and "too few rounds to decide" below 6).
+    * ``faults`` — page faults per forward (median over the rounds; absent where the OS does not count them): a
+      candidate whose activations the allocator maps afresh on every forward shows thousands.
+
     ``frame.attrs``: ``results`` ({name: LatencyResult}, every sample), ``threads``, ``device``, ``rounds``,
     ``cpu_share`` (CPU time over wall time while sampling).
     """
@@ -312,8 +336,10 @@ def _compare(candidates, x, *, threads, device, warmup, repeats, budget_s, numbe
                                      number=number, interleave=interleave, progress=progress,
                                      fit_rounds=fit_rounds)
     results = {c.name: LatencyResult(c.samples, c.threads or used_threads, str(run_device), c.number, warmup,
-                                     c.name, cpu_share) for c in runs}
+                                     c.name, cpu_share, _median_faults(c)) for c in runs}
     frame = comparison_stats({c.name: c.samples for c in runs})
+    if all(r.faults_per_forward is not None for r in results.values()):
+        frame["faults"] = [results[name].faults_per_forward for name in frame.index]
     if counts:
         counted = {"params": [], "macs": [], "bytes": []}
         for _, model, cx, _ in named:
@@ -330,6 +356,12 @@ def _compare(candidates, x, *, threads, device, warmup, repeats, budget_s, numbe
     if run_device.type == "cpu" and all((c.threads or used_threads) == 1 for c in runs):
         _warn_if_starved(cpu_share)
     return frame
+
+
+def _median_faults(c: _Run) -> float | None:
+    """The median page faults per forward over the timed blocks (the warm-up's calibration block left out)."""
+    timed = c.faults[-len(c.samples):] if c.samples else []
+    return statistics.median(timed) if timed and len(c.faults) >= len(c.samples) else None
 
 
 @contextlib.contextmanager

@@ -41,6 +41,7 @@ PAPER_NEAR = math.log(1.25)  # farther than 25 % (on a log scale) from every pap
 SPECTRUM_ENERGY = 0.90  # the rank that holds 90 % of ‖W‖²
 SPECTRUM_MARGIN = 0.90  # trained ranks below 90 % of the random one: trained filters compress better
 HOOK_TOLERANCE = 0.10  # summed layer times within 10 % of the end-to-end time
+FAULTS_NOTABLE = 100  # page faults per forward (about 400 KB of fresh memory) worth naming beside a verdict
 
 FASTER, SLOWER, SAME = "faster", "slower", "no clear difference"
 TOO_FEW = "too few rounds to decide"
@@ -137,8 +138,23 @@ def speed(frame: pd.DataFrame, name: str, baseline: str | None = None) -> Verdic
         text = f"**{name}** was **slower** than {base}{_small(r)} ({measured})."
     else:
         text = f"**{name}** against {base}: {SPEED_WORDS[outcome]} ({measured}; {_undecided(outcome, r)})."
+    if outcome in (FASTER, SLOWER):
+        text += page_faults(frame, *((base, name) if outcome == FASTER else (name, base)))
     return Verdict(outcome, text, {"ratio": r.value, "ratio_lo": r.lo, "ratio_hi": r.hi, "range": r,
                                    "baseline": base})
+
+
+def page_faults(frame: pd.DataFrame, slower: str, faster: str) -> str:
+    """A sentence when the slower candidate page-faults far more per forward than the faster one (the ``faults``
+    column of ``compare_latency``): then the allocator — fresh pages handed out on every forward — is probably part
+    of the difference, not the arithmetic. Empty otherwise, and where faults were not counted."""
+    if "faults" not in frame.columns:
+        return ""
+    many, few = float(frame.loc[slower, "faults"]), float(frame.loc[faster, "faults"])
+    if many < FAULTS_NOTABLE or many < 2 * few + FAULTS_NOTABLE:
+        return ""
+    return (f" The slower one page-faults {num(many)} times per forward against {num(few)}: probably the memory "
+            "allocator handing out fresh pages on every forward, not the arithmetic (lesson 00, §2g).")
 
 
 def promise(frame: pd.DataFrame, name: str, baseline: str | None = None) -> Verdict:

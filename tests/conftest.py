@@ -26,7 +26,9 @@ def pytest_configure(config):
 
 
 def pytest_collection_modifyitems(items):
-    items.sort(key=lambda item: item.get_closest_marker("last") is not None)  # stable: the rest keep their order
+    # the browser test first (the longest module: with two workers it starts at once, the rest runs beside it), the
+    # untouched-places check last; stable, so everything else keeps its order
+    items.sort(key=lambda item: (item.get_closest_marker("last") is not None, "test_browser" not in item.nodeid))
 
 
 UNTOUCHED = pytest.StashKey[dict]()
