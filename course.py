@@ -355,9 +355,10 @@ def test_environment(build: Path) -> dict:
     cache.mkdir(parents=True)
     return {**lab_environment(build / "jupyter"), "EFFEDU_CACHE": str(cache),
             "EFFEDU_BUDGET_SCALE": TEST_BUDGET_SCALE, "EFFEDU_UNTOUCHED_SNAPSHOT": str(cache / "untouched.json"),
-            # two kernels share two cores during the run: OpenMP threads that spin while they wait would take turns
-            # at ~3× the time (training here: 2.4 s alone, 8.0 s two at once spinning, 2.8 s waiting passively)
-            "OMP_WAIT_POLICY": "PASSIVE"}
+            # two kernels share two cores during the run: each starts with one thread (lessons set their own counts
+            # where threads are the subject), and OpenMP threads wait passively — spinning, two 2-thread trainings
+            # take turns at ~3× the time (here: 2.4 s alone, 8.0 s two at once spinning, 2.8 s waiting passively)
+            "OMP_NUM_THREADS": "1", "OMP_WAIT_POLICY": "PASSIVE"}
 
 
 def test(extra: list[str]) -> None:

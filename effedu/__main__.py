@@ -21,6 +21,11 @@ def main(argv: list[str] | None = None) -> int:
     card = commands.add_parser("scorecard", help="the course's headline experiments on this machine")
     card.add_argument("--out", help="where to save the JSON file (default: a name from the machine)")
     card.add_argument("--device", help="cpu or cuda (default: the GPU when there is one)")
+    card.add_argument("--threads", type=int, default=1)
+    card.add_argument("--processes", type=int, default=None, help="fresh processes per experiment (default 5)")
+    card.add_argument("--no-pin", action="store_true", help="leave glibc's allocator as it comes (see the README)")
+    card.add_argument("--one-process", action="store_true", help=argparse.SUPPRESS)  # a measuring child
+    card.add_argument("--keys", nargs="*", help=argparse.SUPPRESS)
     merge = commands.add_parser("class", help="merge scorecard files into one HTML page")
     merge.add_argument("files", nargs="+")
     merge.add_argument("--out", default="class-scorecard.html")
@@ -40,8 +45,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "scorecard":
         from . import scorecard  # `python -m effedu` has imported the package (torch too), not the compiler
 
-        result = scorecard.run(device=args.device)
+        if args.one_process:  # one of scorecard.in_processes' measuring processes: results to --out, nothing shown
+            measured = scorecard.one_process(args.keys or list(scorecard.EXPERIMENTS), args.device, args.threads,
+                                             pin=not args.no_pin)
+            Path(args.out).write_text(json.dumps(measured), encoding="utf-8")
+            return 0
+        result = scorecard.run(device=args.device, threads=args.threads, pin=not args.no_pin,
+                               processes=args.processes or scorecard.PROCESSES)
         print(scorecard.table(result).to_string())
+        for line in scorecard.unstable_notes(result):
+            print(f"unstable — {line}")
+        print(f"allocator: {result['allocator']['library']}, {result['allocator']['settings']}")
         out = Path(args.out or scorecard.default_name(result))
         out.write_text(json.dumps(result, indent=1), encoding="utf-8")
         print(f"measured in {result['seconds']:.0f} s; saved {out} — share it with your instructor "

@@ -79,14 +79,34 @@ def title(notebook: nbformat.NotebookNode) -> str:
     return first.lstrip("# ").strip()
 
 
+HEADLINES = "hl"  # the section of the reference file that holds the scorecard's experiments in fresh processes
+
+
+def headlines() -> list[str]:
+    """The class scorecard's headline experiments, each in ``scorecard.PROCESSES`` fresh processes: the reference
+    section that shows how far one run's numbers hold in the next process."""
+    from . import scorecard  # measures in child processes; only this section needs it
+
+    card = scorecard.run(progress=False)
+    table = scorecard.table(card)
+    lines = [f"## {HEADLINES} · Headline experiments, each in {card['processes']} fresh processes", "",
+             f"*Allocator: {card['allocator']['library']}, {card['allocator']['settings']}; {card['seconds']:.0f} s.*",
+             "", "| experiment | here | 95 % interval | between processes | outcome |", "|---|---|---|---|---|"]
+    lines += [f"| {title} | {row['here']} | {row['95 % interval']} | {row['between processes']} | {row['outcome']} |"
+              for title, row in table.iterrows()]
+    return lines + [""] + [f"- Unstable — {line}" for line in scorecard.unstable_notes(card)] + [""]
+
+
 def reference(selected: list[str] | None = None, out_dir: Path = ROOT / "instructor" / "reference") -> Path:
-    """Run the lessons and write what each concluded here, with its run time, to ``<out_dir>/<machine>.md``.
-    With ``selected`` lessons, only their sections are replaced: the other lessons' results already in the file
-    stay (re-run one lesson after editing it, without re-running the course)."""
+    """Run the lessons and write what each concluded here, with its run time, to ``<out_dir>/<machine>.md`` — and
+    the scorecard's headline experiments, each in several fresh processes (``headlines``). With ``selected``
+    lessons, only their sections are replaced: the other lessons' results already in the file stay (re-run one
+    lesson after editing it, without re-running the course); ``selected=["hl"]`` re-runs the headlines only."""
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / f"{machine_slug()}.md"
     sections, times = read_reference(target) if selected else ({}, {})
-    for path in lesson_paths(selected):
+    lessons = [number for number in selected or [] if number != HEADLINES]
+    for path in lesson_paths(lessons) if lessons or not selected else []:
         try:
             notebook, seconds = execute(path)
         except Exception as err:  # noqa: BLE001 — one failing lesson is reported, the others still run
@@ -101,6 +121,9 @@ def reference(selected: list[str] | None = None, out_dir: Path = ROOT / "instruc
                 lines += [first, *rest] if first.startswith("- ") else [f"- {first}", *(f"  {line}" for line in rest)]
             sections[path.name[:2]], times[path.stem] = lines + [""], f"{seconds:.0f}"
         write_reference(target, sections, times)  # lesson by lesson: a cut-off run keeps what it measured
+    if not selected or HEADLINES in selected:
+        sections[HEADLINES] = headlines()
+        write_reference(target, sections, times)
     return target
 
 
@@ -111,7 +134,7 @@ def read_reference(target: Path) -> tuple[dict[str, list[str]], dict[str, str]]:
         return sections, times
     for line in target.read_text(encoding="utf-8").splitlines():
         if line.startswith("## "):
-            current = line[3:5] if line[3:5].isdigit() else None
+            current = line[3:5] if line[3:5].isdigit() or line[3:5] == HEADLINES else None
             if current:
                 sections[current] = [line]
         elif current:
@@ -128,7 +151,8 @@ def write_reference(target: Path, sections: dict[str, list[str]], times: dict[st
               "`python3 course.py reference` — every number below is this machine's; a student's laptop will differ, "
               "and that is the lesson. Each sentence is a lesson's own conclusion, with the paired range it was "
               "decided on.", ""]
-    body = [line for number in sorted(sections) for line in sections[number]]
+    order = sorted(number for number in sections if number != HEADLINES) + [HEADLINES] * (HEADLINES in sections)
+    body = [line for number in order for line in sections[number]]
     table = ["## Run times", "", "| lesson | seconds |", "|---|---|"] + [f"| {stem} | {seconds} |"
                                                                       for stem, seconds in sorted(times.items())]
     target.write_text("\n".join(header + body + table) + "\n", encoding="utf-8")

@@ -6,8 +6,12 @@ depends on the hardware: the room's own spread shows it.
     python -m effedu class FILE [FILE …] [--out PAGE]  # merge scorecards into one HTML page
 
 A scorecard holds the machine description (``effedu.hardware()``: CPU, cores, OS, torch — no user names), the
-versions, and each experiment's paired ratio with its 95 % interval. Nothing is sent anywhere. The table and the
-class page decide every outcome again from the stored interval, through the course's one rule (``Range.vs``).
+versions, the memory allocator in effect, and each experiment measured in ``PROCESSES`` fresh processes: one process
+is one sample of the allocator's state (pyperf runs every benchmark in many worker processes for the same reason),
+so each process's paired ratio with its 95 % interval is kept, with its CPU share and its page faults per forward.
+An experiment whose processes disagree by more than the widest of their own intervals is **unstable** and is
+reported as such, with the page-fault evidence — never as one number. Nothing is sent anywhere. The table and the
+class page decide every outcome again from the stored intervals, through the course's one rule (``Range.vs``).
 """
 from __future__ import annotations
 
@@ -15,7 +19,12 @@ import datetime
 import html
 import json
 import math
+import os
 import platform
+import statistics
+import subprocess
+import sys
+import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -26,15 +35,19 @@ from matplotlib.figure import Figure
 from torch import nn
 
 from . import __version__, blocks, guidelines, models, plots, profiling, verdict
-from ._runtime import Device
+from ._runtime import Device, positive_int
 from ._text import num, pct, pct_range, plural, ratio_range, times
+from . import stats
 from .stats import Range
-from .machine import available_cores, default_device, hardware
-from .timing import NoisyMeasurementWarning, compare_latency
+from .machine import allocator, available_cores, default_device, hardware, pin_allocator
+from .timing import NoisyMeasurementWarning, compare_latency, measure_latency
 
-FORMAT = "effedu scorecard 2"  # 2: lo–hi is the 95 % interval of the median (sign test)
-OLD_FORMATS = {"effedu scorecard 1": "format 1: its range is the middle half of the rounds, not a 95 % interval"}
+FORMAT = "effedu scorecard 3"  # 3: every experiment in several processes; lo–hi: 95 % intervals (sign test)
+OLD_FORMATS = {"effedu scorecard 1": "format 1: its range is the middle half of the rounds, not a 95 % interval",
+               "effedu scorecard 2": "format 2: one process only — it may have met one state of the allocator"}
 BUDGET_S = 0.5
+PROCESSES = 5  # fresh processes per experiment (the allocator's state differs between processes)
+UNSTABLE = "unstable: the processes disagree"
 
 
 def _stored(r: Range) -> dict:
@@ -43,22 +56,63 @@ def _stored(r: Range) -> dict:
 
 
 def _paired(frame: pd.DataFrame, name: str, baseline: str | None = None) -> dict:
-    return {**_stored(verdict.paired(frame, name, baseline)), "rounds": verdict.rounds(frame)}
+    """One process's measurement of one experiment: the paired ratio and its 95 % interval, the rounds, the CPU
+    share while sampling and each candidate's page faults per forward."""
+    faults = {str(n): float(frame.loc[n, "faults"]) for n in frame.index} if "faults" in frame.columns else None
+    return {**_stored(verdict.paired(frame, name, baseline)), "rounds": verdict.rounds(frame),
+            "cpu_share": frame.attrs.get("cpu_share"), "faults": faults}
 
 
 def measured_range(e: dict) -> Range:
-    """An experiment's value and interval as a Range (null ends: none)."""
+    """An experiment's value and interval as a Range (null ends: none). Over several processes: the median of their
+    values, and an interval from the lowest to the highest end of their intervals (what all of them allow)."""
     return Range(float(e["value"]), *(math.nan if e.get(end) is None else float(e[end]) for end in ("lo", "hi")))
 
 
+def combined(processes: list[dict]) -> dict:
+    """One experiment measured in several processes → its value (the median of the processes'), an interval
+    holding every process's interval, the processes' own values (``between``), and whether they agree: an
+    experiment is **unstable** when its processes' values spread wider than the widest of their own intervals —
+    one run's interval then says nothing about the next process's."""
+    values = [p["value"] for p in processes]
+    ends = [(p["lo"], p["hi"]) for p in processes if p.get("lo") is not None]
+    spread = max(values) - min(values)
+    widest = max((hi - lo for lo, hi in ends), default=math.nan)
+    stable = len(ends) == len(processes) and (len(processes) == 1 or spread <= widest)
+    return {"value": statistics.median(values), "lo": min((lo for lo, _ in ends), default=None) if ends else None,
+            "hi": max((hi for _, hi in ends), default=None) if ends else None, "between": [min(values), max(values)],
+            "stable": stable, "processes": processes}
+
+
 def outcome(e: dict, card_format: str = FORMAT) -> str:
-    """An experiment's outcome, decided again from its stored interval by the course's one rule — never read from
-    the file. A card of an older format is not decided (its range was not an interval)."""
+    """An experiment's outcome, decided again from its stored intervals by the course's one rule — never read from
+    the file: "unstable" when its processes disagree, "share" for a share of the time, else the speed outcome. A
+    card of an older format is not decided (its range was not such an interval)."""
     if card_format != FORMAT:
         return "not decided (older format)"
+    if not e.get("stable", True):
+        return UNSTABLE
     if e["unit"] == "time share":
         return "share"
     return verdict.outcome_of(measured_range(e))
+
+
+def fault_evidence(e: dict) -> str:
+    """For an unstable experiment, what the page faults say: each process's value with the candidates' page faults
+    per forward where they differ between processes (the allocator's fresh pages in some processes and not in
+    others), or that they do not (then something else differs between processes)."""
+    processes = e.get("processes", [])
+    counts = [process.get("faults") or {} for process in processes]
+    values = ", ".join(num(process["value"]) for process in processes)
+    if not any(counts):
+        return f"processes: {values}; page faults were not counted on this system"
+    if len({tuple(round(c) for c in count.values()) for count in counts}) == 1:
+        return (f"processes: {values}, each with the same page faults per forward — not the allocator's fresh pages; "
+                "probably something else that differs from one process to the next: where weights land in memory, or "
+                "the machine's own state (other load taking memory bandwidth slows a memory-bound candidate more)")
+    parts = [f"{num(process['value'])} ({', '.join(f'{n} {num(c)}' for n, c in count.items())} page faults per "
+             "forward)" for process, count in zip(processes, counts)]
+    return "processes: " + "; ".join(parts) + " — the allocator handed out fresh pages in some processes only"
 
 
 def _separable(device, threads):
@@ -104,12 +158,25 @@ def _elementwise(device, threads):
     return {**_stored(share.time), "rounds": len(layers.attrs["rounds"])}
 
 
-def _rdcl(device, threads):
+def _five_convs() -> nn.Sequential:
+    """The 3×3 stride-2 stack the RDCL replaces (lesson 07): its first conv writes a 7.4 MB map at VGA."""
     stack = [(3, 24), (24, 48), (48, 64), (64, 128), (128, 128)]
-    frame = compare_latency({"five 3×3 s2": nn.Sequential(*[blocks.ConvBNAct(a, b, 3, 2) for a, b in stack]),
-                             "RDCL": blocks.RDCL()}, (1, 3, 480, 640), device=device, threads=threads,
-                            budget_s=BUDGET_S)
+    return nn.Sequential(*[blocks.ConvBNAct(a, b, 3, 2) for a, b in stack])
+
+
+def _rdcl(device, threads):
+    frame = compare_latency({"five 3×3 s2": _five_convs(), "RDCL": blocks.RDCL()}, (1, 3, 480, 640),
+                            device=device, threads=threads, budget_s=BUDGET_S)
     return {**_paired(frame, "RDCL"), "macs_ratio": float(frame.loc["RDCL", "macs_ratio"])}
+
+
+def _stem_alone(device, threads):
+    """Not on the card: one network (the five convs at VGA) timed alone — its median ms with the 95 % interval over
+    its samples, and its page faults per forward. For lesson 00's processes with other allocator settings."""
+    result = measure_latency(_five_convs(), (1, 3, 480, 640), device=device, threads=threads, budget_s=BUDGET_S)
+    r = stats.median_interval(result.samples)
+    return {**_stored(r), "rounds": len(result.samples), "cpu_share": result.cpu_share,
+            "faults": {"five 3×3 s2": result.faults_per_forward}}
 
 
 # key: (title, what the value is, runner, the paper's values as the same kind of number, a note)
@@ -128,25 +195,77 @@ EXPERIMENTS = {
     "elementwise": ("Elementwise share of MobileNetV2's time", "time share", _elementwise, {}, ""),
     "rdcl": ("FaceBoxes RDCL vs five 3×3 s2 convs (VGA)", "time ratio", _rdcl, {}, "MACs ×0.311"),
 }
+PROBES = {  # measured in fresh processes for the lessons, not on the card
+    "stem": ("Five 3×3 s2 convs at VGA, alone", "ms", _stem_alone, {}, ""),
+}
 
 
-def run(*, device: Device = None, threads: int = 1, progress: bool = True) -> dict:
-    """Measure every experiment here; returns the scorecard (a JSON-ready dict). Each experiment stores its value,
-    its 95 % interval and its round count; its outcome is decided when the card is read (``outcome``)."""
-    device = device or default_device()
-    started = time.perf_counter()
+def measure_here(keys: list[str], device: Device, threads: int, progress: bool = False) -> dict:
+    """Each experiment of ``keys`` measured once, in this process: {key: one process's measurement}."""
     results = {}
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", NoisyMeasurementWarning)  # the ranges carry the noise
-        for key, (title, unit, runner, paper, note) in EXPERIMENTS.items():
+        warnings.simplefilter("ignore", NoisyMeasurementWarning)  # the intervals carry the noise; starvation is said
+        for key in keys:
+            title, unit, runner, *_ = {**EXPERIMENTS, **PROBES}[key]
             if progress:
                 print(f"  {title} …", flush=True)
-            results[key] = {"title": title, "unit": unit, **runner(device, threads), "paper": paper, "note": note}
-            results[key]["outcome"] = outcome(results[key])  # for people reading the file; re-decided on reading
+            results[key] = runner(device, threads)
+    return results
+
+
+def in_processes(keys: list[str], *, processes: int = PROCESSES, device: Device = "cpu", threads: int = 1,
+                 env: dict | None = None, pin: bool = True, progress: bool = False) -> list[dict]:
+    """Each experiment of ``keys`` measured in ``processes`` fresh Python processes, one after another (each one a
+    sample of the allocator's state); ``env`` adds environment variables to them (``MALLOC_MMAP_THRESHOLD_`` …),
+    ``pin`` pins glibc's allocator in them (``machine.pin_allocator``). Returns one dict per process: its
+    measurements and the allocator it ran with."""
+    unknown = sorted(set(keys) - set(EXPERIMENTS) - set(PROBES))
+    if unknown:
+        raise ValueError(f"keys must name experiments of {sorted(EXPERIMENTS) + sorted(PROBES)}, got {unknown}")
+    positive_int(processes, "processes")
+    found = []
+    for index in range(processes):
+        if progress:
+            print(f"  process {index + 1} of {processes} …", flush=True)
+        with tempfile.TemporaryDirectory() as folder:
+            out = Path(folder) / "one.json"
+            command = [sys.executable, "-m", "effedu", "scorecard", "--one-process", "--out", str(out),
+                       "--device", str(device), "--threads", str(threads), "--keys", *keys]
+            done = subprocess.run(command + ([] if pin else ["--no-pin"]), capture_output=True, text=True,
+                                  env={**os.environ, **(env or {})}, timeout=600)
+            if done.returncode != 0:
+                raise RuntimeError(f"a measuring process failed: {done.stderr.strip().splitlines()[-1:]}")
+            found.append(json.loads(out.read_text(encoding="utf-8")))
+    return found
+
+
+def run(*, device: Device = None, threads: int = 1, progress: bool = True, processes: int = PROCESSES,
+        pin: bool = True) -> dict:
+    """Measure every experiment in ``processes`` fresh processes; returns the scorecard (a JSON-ready dict). Each
+    experiment stores every process's value, 95 % interval, rounds, CPU share and page faults, and their
+    combination (``combined``); its outcome is decided when the card is read (``outcome``). ``pin``: glibc's
+    allocator pinned in the measuring processes (the course's default; the card says which)."""
+    device = str(device or default_device())
+    started = time.perf_counter()
+    runs = in_processes(list(EXPERIMENTS), processes=processes, device=device, threads=threads, pin=pin,
+                        progress=progress)
+    results = {}
+    for key, (title, unit, _, paper, note) in EXPERIMENTS.items():
+        results[key] = {"title": title, "unit": unit, **combined([r["results"][key] for r in runs]),
+                        "paper": paper, "note": note}
+        results[key]["outcome"] = outcome(results[key])  # for people reading the file; re-decided on reading
     return {"format": FORMAT, "effedu": __version__, "created": datetime.date.today().isoformat(),
-            "seconds": round(time.perf_counter() - started, 1), "device": str(device), "threads": threads,
+            "seconds": round(time.perf_counter() - started, 1), "device": device, "threads": threads,
+            "processes": processes, "allocator": runs[0]["allocator"],
             "machine": {k: str(v) for k, v in hardware().items()}, "python": platform.python_version(),
             "experiments": results}
+
+
+def one_process(keys: list[str], device: Device, threads: int, pin: bool) -> dict:
+    """What one measuring process of ``in_processes`` writes: its allocator and its measurements."""
+    if pin:
+        pin_allocator()
+    return {"allocator": allocator(), "results": measure_here(keys, device, threads)}
 
 
 def table(card: dict) -> pd.DataFrame:
@@ -156,9 +275,26 @@ def table(card: dict) -> pd.DataFrame:
         paper = ", ".join(f"{d} ×{num(v)}" for d, v in e.get("paper", {}).items())
         shown, spread = _shown(e)
         note = e.get("note", "")
-        rows[e["title"]] = {"here": shown, "95 % interval": spread, "outcome": outcome(e, card.get("format")),
-                            "paper": "; ".join(part for part in (paper, note) if part)}
+        decided = outcome(e, card.get("format"))
+        rows[e["title"]] = {"here": shown, "95 % interval": spread, "between processes": _between(e),
+                            "outcome": decided, "paper": "; ".join(part for part in (paper, note) if part)}
     return pd.DataFrame(rows).T
+
+
+def unstable_notes(card: dict) -> list[str]:
+    """One line per unstable experiment of ``card``: its title and what its processes' page faults say."""
+    return [f"{e['title']}: {fault_evidence(e)}." for e in card["experiments"].values()
+            if outcome(e, card.get("format")) == UNSTABLE]
+
+
+def _between(e: dict) -> str:
+    """The processes' own values, lowest to highest: "×0.55–0.83 (5 processes)"."""
+    if "between" not in e:
+        return "one process"
+    low, high = e["between"]
+    count = len(e.get("processes", []))
+    shown = f"{pct(low)}–{pct(high)}" if e["unit"] == "time share" else f"×{num(low)}–{num(high)}"
+    return f"{shown} ({plural(count, 'process', 'processes')})"
 
 
 def _shown(e: dict) -> tuple[str, str]:

@@ -432,8 +432,12 @@ _standard_showwarning = warnings.showwarning
 
 
 def notebook() -> None:
-    """In a notebook: show effedu's measurement warnings (noisy, starved) as one orange line each, instead of a
-    stderr box with a temporary file path. Every lesson calls it once, in its first cell; elsewhere (scripts,
-    tests) it does nothing, and no other warning changes."""
+    """Set a lesson's kernel up for measuring, once, in its first cell: effedu's measurement warnings (noisy,
+    starved) show as one orange line each, instead of a stderr box with a temporary file path; and glibc's memory
+    allocator is pinned (``machine.pin_allocator``), so that every process of the course measures with the same
+    allocator behaviour — the lesson's setup line says so. Outside a notebook (scripts, tests) it does nothing."""
     if in_kernel():
+        from .machine import pin_allocator  # machine imports timing: a module-level import would be circular
+
         warnings.showwarning = _show_noise_as_a_note
+        pin_allocator()

@@ -25,7 +25,7 @@ import pandas as pd
 
 from . import stats
 from ._text import interval, num, pct, pct_range, plural, ratio_range, times
-from .machine import core_facts, cpu_name, device_words
+from .machine import allocator, core_facts, cpu_name, device_words
 from .stats import ABOVE, BELOW, EQUIVALENCE, INSIDE, Range, accuracy_noise, pareto_front, spearman
 
 # --- thresholds, all of them ------------------------------------------------------------------------------
@@ -621,8 +621,10 @@ def setup(device, threads: int = 1) -> Verdict:
     kind = str(device).split(":")[0]
     facts = core_facts()
     if kind == "cpu":
+        memory = allocator()
         text = (f"Timings in this lesson run on **{device_words(device, threads)}** of *{cpu_name()}* "
-                f"({_cores_here(facts)}): stable, and comparable with the papers' single-core phone numbers.")
+                f"({_cores_here(facts)}): stable, and comparable with the papers' single-core phone numbers. Memory "
+                f"allocator: {memory['library']}, {memory['settings']}.")
     else:
         text = (f"Timings in this lesson run on **{device_words(device, threads)}**; experiments about threads run "
                 f"on the CPU (*{cpu_name()}*) on purpose, and say so.")
@@ -807,6 +809,46 @@ def essay_advice(groups: Verdict, branches: Mapping[str, Verdict]) -> Verdict:
     lines.append(f"\nOn this machine the advice **{outcome}**{where}: where a variant was slower at equal MACs, the "
                  "MAC count was the wrong budget to design for.")
     return Verdict(outcome, "\n".join(lines), {"groups": group_holds, "branches": branch_holds})
+
+
+def allocator_effect(runs: Mapping[str, Sequence[Mapping]], key: str, what: str = "the ratio") -> Verdict:
+    """One measurement (``key``) repeated in fresh processes under several allocator settings (``runs``: setting →
+    the processes' results, from ``scorecard.in_processes``): each setting's values, their page faults per forward,
+    and whether the settings' values lie apart — outcome **the allocator moved it** (some setting's processes all
+    lie outside another's intervals) or **no clear allocator effect**. A measurement that moves with the allocator is
+    a measurement of the allocator too."""
+    lines, values = [], {}
+    for setting, processes in runs.items():
+        measured = [p["results"][key] for p in processes]
+        values[setting] = Range(statistics.median(m["value"] for m in measured),
+                                min(m["lo"] for m in measured if m.get("lo") is not None) if all(
+                                    m.get("lo") is not None for m in measured) else math.nan,
+                                max(m["hi"] for m in measured if m.get("hi") is not None) if all(
+                                    m.get("hi") is not None for m in measured) else math.nan)
+        faults = ["/".join(num(count) for count in m["faults"].values()) for m in measured if m.get("faults")]
+        candidates = " / ".join(next((m["faults"] for m in measured if m.get("faults")), {}))
+        shown = ", ".join(num(m["value"]) for m in measured)
+        allocated = processes[0].get("allocator", {})
+        lines.append(f"- **{setting}** ({allocated.get('library', '?')}, {allocated.get('settings', '?')}): "
+                     f"{what} {shown} in {plural(len(measured), 'process', 'processes')}"
+                     + (f"; page faults per forward ({candidates}): {', '.join(faults)}" if faults else ""))
+    names = list(values)
+    library = next(iter(runs.values()))[0].get("allocator", {}).get("library", "")
+    if not library.startswith("glibc"):
+        lines.append(f"This machine's allocator is {library or 'not glibc'}: glibc's settings do not apply, so the "
+                     "settings differ in name only — the processes show how much one process differs from the next.")
+    ordered = sorted((n for n in names if values[n].decidable), key=lambda n: values[n].value)
+    apart = [(ordered[-1], ordered[0])] if len(ordered) > 1 and \
+        values[ordered[-1]].vs(values[ordered[0]].hi).where == ABOVE else []
+    if apart:
+        a, b = apart[0]
+        lines.append(f"The allocator **moved it**: under *{a}* {what} is {num(values[a].value)}, under *{b}* "
+                     f"{num(values[b].value)} — every process's 95 % interval apart. The code and the network were the "
+                     "same; only how memory was handed out changed. Thousands of page faults per forward mean fresh "
+                     "pages on every forward.")
+        return Verdict("the allocator moved it", "\n".join(lines), {"values": values, "apart": apart})
+    lines.append("**No clear allocator effect** here: the settings' 95 % intervals overlap.")
+    return Verdict("no clear allocator effect", "\n".join(lines), {"values": values, "apart": []})
 
 
 # --- measuring well: warm-up, outliers, interleaving, the interval itself -----------------------------------

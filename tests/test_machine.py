@@ -1,6 +1,9 @@
 """The machine description: quota-aware core counts (faked cgroup files), device wording, the roofline peaks."""
 import os
+import platform
 import struct
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -155,3 +158,18 @@ def test_thread_settings_name_each_run(monkeypatch):
     monkeypatch.setattr(machine, "device_words", lambda device, threads=1: "the GPU (Fake)")
     settings = machine.thread_settings(torch.device("mps"))
     assert list(settings) == ["1 CPU thread", "the GPU (Fake)"] and settings["the GPU (Fake)"][1] is None
+
+
+def test_the_allocator_is_described_and_a_pinned_one_says_so(monkeypatch):
+    monkeypatch.setenv("LD_PRELOAD", "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2")
+    assert machine.allocator()["library"] == "jemalloc (preloaded)"
+    assert "not pinned" in machine.pin_allocator() or machine.allocator()["pinned"] is False
+    monkeypatch.delenv("LD_PRELOAD")
+    if not platform.libc_ver()[0] == "glibc":
+        pytest.skip("glibc's allocator")
+    monkeypatch.setenv("MALLOC_MMAP_THRESHOLD_", "131072")
+    assert machine.allocator()["settings"] == "MALLOC_MMAP_THRESHOLD_=131072"
+    code = ("from effedu import machine; print(machine.pin_allocator()); a = machine.allocator(); "
+            "print(a['pinned'], a['settings'])")  # pinned in a child: this process keeps its allocator as it is
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert "mallopt: mmap threshold" in done.stdout and "True pinned by effedu" in done.stdout

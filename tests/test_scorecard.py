@@ -1,9 +1,11 @@
 """The class scorecard: its file schema, merging a room's files (missing experiments, an older version, a broken
 file) and the page. A real measurement runs once, on a fast subset."""
 import json
+import sys
 
 import pytest
 
+import effedu
 from effedu import scorecard
 
 
@@ -64,3 +66,42 @@ def test_a_real_scorecard_has_the_schema(monkeypatch):
         assert e["outcome"] == scorecard.outcome(e) and e["rounds"] >= 1
     assert "user" not in json.dumps(card).lower()
     assert scorecard.default_name(card).startswith("scorecard-") and scorecard.default_name(card).endswith(".json")
+
+
+def process(value, lo, hi, faults=None):
+    return {"value": value, "lo": lo, "hi": hi, "rounds": 20, "cpu_share": 0.99, "faults": faults}
+
+
+def test_processes_that_disagree_beyond_their_own_intervals_are_unstable():
+    agreeing = scorecard.combined([process(0.75, 0.74, 0.76), process(0.752, 0.745, 0.76), process(0.748, 0.74, 0.755)])
+    assert agreeing["stable"] and agreeing["value"] == 0.75 and (agreeing["lo"], agreeing["hi"]) == (0.74, 0.76)
+    assert scorecard.outcome({**agreeing, "unit": "time ratio"}) == "faster"
+    two_modes = [process(0.83, 0.82, 0.84, {"stack": 0, "RDCL": 0}),
+                 process(0.57, 0.56, 0.58, {"stack": 2852, "RDCL": 564}),
+                 process(0.82, 0.81, 0.83, {"stack": 0, "RDCL": 0})]
+    unstable = {**scorecard.combined(two_modes), "unit": "time ratio", "title": "RDCL"}
+    assert not unstable["stable"] and scorecard.outcome(unstable) == scorecard.UNSTABLE
+    evidence = scorecard.fault_evidence(unstable)
+    assert "2,852" in evidence and "fresh pages in some processes only" in evidence
+    same_faults = {**scorecard.combined([process(1.6, 1.58, 1.62, {"a": 0}), process(1.8, 1.78, 1.82, {"a": 0})]),
+                   "unit": "time ratio"}
+    assert "not the allocator" in scorecard.fault_evidence(same_faults)
+    card = {"format": scorecard.FORMAT, "experiments": {"rdcl": unstable}}
+    assert scorecard.unstable_notes(card) == [f"RDCL: {evidence}."]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's allocator settings")
+def test_two_allocator_modes_in_child_processes_are_told_apart_by_their_page_faults():
+    runs = {"every large block fresh": scorecard.in_processes(["stem"], processes=1, pin=False,
+                                                              env={"MALLOC_MMAP_THRESHOLD_": "131072"}),
+            "large blocks kept": scorecard.in_processes(["stem"], processes=1, pin=False,
+                                                        env={"MALLOC_MMAP_THRESHOLD_": "4000000000",
+                                                             "MALLOC_TRIM_THRESHOLD_": "4000000000"})}
+    fresh = runs["every large block fresh"][0]["results"]["stem"]["faults"]["five 3×3 s2"]
+    kept = runs["large blocks kept"][0]["results"]["stem"]["faults"]["five 3×3 s2"]
+    assert fresh > 1000 and kept < 100  # counts, not timings: the fresh mode maps every activation anew
+    assert "MALLOC_MMAP_THRESHOLD_=131072" in runs["every large block fresh"][0]["allocator"]["settings"]
+    said = effedu.verdict.allocator_effect(runs, "stem", what="the median ms")
+    assert f"page faults per forward (five 3×3 s2): {effedu.verdict.num(fresh)}" in said.text
+    assert said.outcome in ("the allocator moved it", "no clear allocator effect")

@@ -260,3 +260,37 @@ def test_the_test_budget_scales_every_budget_and_a_wrong_value_is_named(monkeypa
         monkeypatch.setenv("EFFEDU_BUDGET_SCALE", wrong)
         with pytest.raises(ValueError, match="EFFEDU_BUDGET_SCALE must be a number in"):
             effedu.measure_latency(model, shape, budget_s=0.2, repeats=4)
+
+
+class FreshPages(nn.Module):
+    """Allocates 64 MiB afresh on every forward and writes it: glibc maps a block that large straight from the OS
+    (above its 32 MiB ceiling), so every forward page-faults about 16,000 times."""
+
+    def forward(self, x):
+        block = torch.empty(16 * 1024 * 1024)
+        block.fill_(1.0)
+        return x + block[:x.numel()].view_as(x)
+
+
+class KeptPages(nn.Module):
+    """The same work on a block allocated once: no fresh pages after the first forward."""
+
+    def __init__(self):
+        super().__init__()
+        self.block = torch.empty(16 * 1024 * 1024)
+
+    def forward(self, x):
+        self.block.fill_(1.0)
+        return x + self.block[:x.numel()].view_as(x)
+
+
+@pytest.mark.skipif(timing.resource is None, reason="no page-fault counts on this OS")
+def test_page_faults_per_forward_are_counted_and_named_beside_the_verdict():
+    frame = effedu.compare_latency({"kept": KeptPages(), "fresh": FreshPages()}, (1, 8), repeats=7, budget_s=0.2,
+                                   counts=False)
+    assert frame.loc["fresh", "faults"] > 10_000 and frame.loc["kept", "faults"] < 100
+    assert frame.attrs["results"]["fresh"].faults_per_forward == frame.loc["fresh", "faults"]
+    said = effedu.verdict.speed(frame, "fresh")
+    if said.outcome == effedu.verdict.SLOWER:  # (not a timing assertion: the sentence follows whatever was decided)
+        assert "page-faults" in said.text and "allocator" in said.text and "probably" in said.text
+    assert "page-faults" not in effedu.verdict.speed(frame.assign(faults=[5.0, 6.0]), "fresh").text
