@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from ._runtime import positive_int, positive_number
-from .blocks import Bottleneck
+from .blocks import Bottleneck, PartialConv
 
 G1_SETTINGS = [(128, 128), (90, 180), (52, 312), (36, 432)]  # c1, c2 at equal MACs: 1:1, 1:2, 1:6, 1:12
 G2_SETTINGS = [(1, 128), (2, 180), (4, 256), (8, 360)]  # groups, channels at equal MACs
@@ -121,3 +121,47 @@ def g4_bottleneck_stack(channels: int = 256, *, relu: bool = True, shortcut: boo
                         blocks: int = 10) -> nn.Sequential:
     """G4: ``blocks`` ResNet bottlenecks (c → c/4 → c/4 → c) with ReLU and shortcut switchable (Table 4)."""
     return nn.Sequential(*[Bottleneck(channels, channels, relu=relu, shortcut=shortcut) for _ in range(blocks)])
+
+
+# --- after the essay (lesson 11): the 2022–2024 papers' micro-benchmarks ---------------------------------------
+
+def depthwise_stack(kernel_size: int, channels: int = 384, layers: int = 8) -> nn.Sequential:
+    """RepLKNet's Table 1 (Ding et al. 2022, Sec. 3): ``layers`` depthwise k×k convs of ``channels`` channels,
+    bias-free. Per layer at h×w: MACs = hw·C·k² — 31×31 does 107× the MACs of 3×3 at the same memory traffic, so its
+    arithmetic intensity grows with k² ("large depth-wise convolutions can be efficient in practice", Guideline 1)."""
+    positive_int(kernel_size, "kernel_size")
+    positive_int(channels, "channels")
+    positive_int(layers, "layers")
+    return nn.Sequential(*[nn.Conv2d(channels, channels, kernel_size, padding=kernel_size // 2, groups=channels,
+                                     bias=False) for _ in range(layers)])
+
+
+# RepLKNet Table 1: 24 depthwise layers on (64, 384, R, R), GTX 2080Ti, PyTorch 1.9 + cuDNN 7.6.5, FP32 (ms):
+# PyTorch's own kernels and the authors' block-wise implicit-GEMM kernel, k = 3 … 31 (R = 16).
+PAPER_LARGE_KERNEL_MS = {"PyTorch (cuDNN)": {3: 5.6, 5: 11.0, 7: 14.4, 9: 17.6, 13: 36.0, 17: 57.2, 21: 83.4,
+                                             27: 133.5, 29: 150.7, 31: 171.4},
+                         "the authors' kernel": {3: 5.6, 5: 6.5, 7: 6.4, 9: 6.9, 13: 7.5, 17: 8.4, 21: 8.4,
+                                                 27: 8.4, 29: 8.3, 31: 8.4}}
+
+
+def operator_stack(operator: str, channels: int, layers: int = 10) -> nn.Sequential:
+    """FasterNet's Table 1 (Chen et al. 2023, Sec. 3.1): ``layers`` of one 3×3 operator on ``channels`` channels,
+    bias-free — "conv" (dense), "gconv" (16 groups), "dwconv" (depthwise) or "pconv" (partial, on a quarter of the
+    channels). Per layer at h×w: MACs = 9hw·C² (conv), 9hw·C²/16 (gconv), 9hw·C (dwconv), 9hw·C²/16 (pconv)."""
+    positive_int(channels, "channels")
+    make = {"conv": lambda: nn.Conv2d(channels, channels, 3, padding=1, bias=False),
+            "gconv": lambda: nn.Conv2d(channels, channels, 3, padding=1, groups=16, bias=False),
+            "dwconv": lambda: nn.Conv2d(channels, channels, 3, padding=1, groups=channels, bias=False),
+            "pconv": lambda: PartialConv(channels)}
+    if operator not in make:
+        raise ValueError(f"operator must be one of {sorted(make)}, got {operator!r}")
+    return nn.Sequential(*[make[operator]() for _ in range(layers)])
+
+
+FASTERNET_SHAPES = [(96, 56), (192, 28), (384, 14), (768, 7)]  # channels, side (Table 1's four columns)
+# FasterNet Table 1: achieved throughput averaged over the four shapes (FLOPs per second, their "FLOPs" being
+# multiply-adds: so GMAC/s here), on a GTX 2080Ti GPU (batch 32), an Intel i9-9900X CPU and a Cortex-A72 ARM core
+# (single thread, batch 1).
+PAPER_FASTERNET_GMACS = {"2080Ti GPU": {"conv": 10151, "gconv": 1833, "dwconv": 313, "pconv": 3274},
+                         "i9-9900X CPU, 1 thread": {"conv": 71.89, "gconv": 25.93, "dwconv": 6.42, "pconv": 39.91},
+                         "Cortex-A72, 1 thread": {"conv": 3.95, "gconv": 1.92, "dwconv": 0.12, "pconv": 2.73}}

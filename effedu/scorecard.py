@@ -34,7 +34,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from torch import nn
 
-from . import __version__, blocks, guidelines, models, plots, profiling, verdict
+from . import __version__, blocks, guidelines, models, plots, profiling, transforms, verdict
 from ._runtime import Device, positive_int
 from ._text import num, pct, pct_range, plural, ratio_range, times
 from . import stats
@@ -158,6 +158,19 @@ def _elementwise(device, threads):
     return {**_stored(share.time), "rounds": len(layers.attrs["rounds"])}
 
 
+def _large_kernel(device, threads):
+    frame = compare_latency({"default layout": guidelines.depthwise_stack(17, layers=4),
+                             "channels-last": transforms.ChannelsLast(guidelines.depthwise_stack(17, layers=4))},
+                            (1, 384, 16, 16), device=device, threads=threads, budget_s=BUDGET_S)
+    return _paired(frame, "channels-last")
+
+
+def _reparam(device, threads):
+    frame = compare_latency({"training form": models.repvgg_a0(), "fused": models.repvgg_a0(deploy=True)},
+                            (1, 3, 160, 160), device=device, threads=threads, budget_s=BUDGET_S)
+    return {**_paired(frame, "fused"), "macs_ratio": float(frame.loc["fused", "macs_ratio"])}
+
+
 def _five_convs() -> nn.Sequential:
     """The 3×3 stride-2 stack the RDCL replaces (lesson 07): its first conv writes a 7.4 MB map at VGA."""
     stack = [(3, 24), (24, 48), (48, 64), (64, 128), (128, 128)]
@@ -194,6 +207,10 @@ EXPERIMENTS = {
            {"paper (GPU and ARM)": 1 / (1 + guidelines.PAPER_G4_GAIN[2])}, "ShuffleNetV2 Table 4: 8–24 % faster"),
     "elementwise": ("Elementwise share of MobileNetV2's time", "time share", _elementwise, {}, ""),
     "rdcl": ("FaceBoxes RDCL vs five 3×3 s2 convs (VGA)", "time ratio", _rdcl, {}, "MACs ×0.311"),
+    "large_kernel": ("Depthwise 17×17 (4 layers, 384 ch, 16×16): channels-last vs default", "time ratio",
+                     _large_kernel, {}, "RepLKNet Remark 1: the implementation decides"),
+    "reparam": ("RepVGG-A0 fused vs its training form (160×160)", "time ratio", _reparam, {},
+                "RepVGG: MACs ×0.9; the paper times the fused form"),
 }
 PROBES = {  # measured in fresh processes for the lessons, not on the card
     "stem": ("Five 3×3 s2 convs at VGA, alone", "ms", _stem_alone, {}, ""),
