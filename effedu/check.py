@@ -13,7 +13,8 @@ from typing import Any, Callable
 from torch import nn
 
 from . import nas, verdict
-from .blocks import RDCL, Bottleneck, ChannelShuffle, ConvBNAct, DepthwiseSeparable, LowRankConv, ResNeXtUnit
+from .blocks import (RDCL, Bottleneck, ChannelShuffle, ConvBNAct, DepthwiseSeparable, LowRankConv, PartialConv,
+                     RepVGGBlock, ResNeXtUnit)
 from .counting import count_macs, count_params, memory_traffic, record_ops
 from .guidelines import g3_fragment_stack
 from .models import TinyNet
@@ -375,6 +376,20 @@ def _capstone(answer):
 def _slow_g1_elements(answer):
     return _compare("10.2", answer, memory_traffic(nn.Conv2d(32, 256, 1, bias=False), (1, 32, 16, 16)) // 4,
                     "hw·(c1 + c2) + c1·c2")
+
+
+# --- lesson 11: the principles, eight years later --------------------------------------------------------------
+
+@exercise("11.1", "Parameters of the one 3×3 conv (with bias) that RepVGGBlock(64, 64) becomes when re-parameterized?")
+def _fused_params(answer):
+    return _compare("11.1", answer, count_params(RepVGGBlock(64, 64).reparameterized()),
+                    "one 3×3 kernel per (output, input) pair, plus one bias per output channel")
+
+
+@exercise("11.2", "MACs of PartialConv(128) (a 3×3 conv on a quarter of the channels) on a (1, 128, 28, 28) input?")
+def _partial_macs(answer):
+    return _compare("11.2", answer, count_macs(PartialConv(128), (1, 128, 28, 28)),
+                    "H·W·k²·(C/4)·(C/4): the untouched channels cost nothing")
 
 
 # --- guesses: a prediction written before a measurement, compared with it afterwards ----------------------

@@ -237,9 +237,30 @@ def capstone(device: Device = None, budget: float = 0.6) -> Explorer:
                     describe=describe)
 
 
+def large_kernel(device: Device = None, shape: tuple = (1, 96, 16, 16)) -> Explorer:
+    """Lesson 11: four depthwise k×k layers in a memory layout, against the same four at k = 3 in the default layout —
+    where the time stops following the MACs, and which layout keeps large kernels cheap."""
+    def build(kernel_size, layout):
+        def stack(k):
+            return guidelines.depthwise_stack(k, shape[1], layers=4)
+        mine = stack(kernel_size)
+        return {"k=3, default layout": stack(3),
+                f"k={kernel_size}, {layout}": transforms.ChannelsLast(mine) if layout == "channels-last" else mine}
+
+    def describe(result, candidates, kernel_size, layout):
+        return verdict.promise(result, f"k={kernel_size}, {layout}").text
+
+    return Explorer({"kernel_size": widgets.Dropdown(options=[3, 5, 7, 9, 13, 15, 17, 21, 31], value=13,
+                                                     description="kernel"),
+                     "layout": widgets.Dropdown(options=["default layout", "channels-last"], value="default layout",
+                                                description="memory layout")},
+                    build, x=shape, device=device, title="Depthwise k×k, four layers", describe=describe)
+
+
 LESSON_EXPLORERS: dict[str, Callable[..., Explorer]] = {
     "00": three_goals, "01": separable, "02": low_rank, "03": group_shuffle, "04": groups_and_fragments,
     "05": elementwise, "06": width_ratio, "07": stem, "08": redesign, "09": reward, "10": capstone,
+    "11": large_kernel,
 }
 
 def demo(lesson: str, device: Device = None) -> Explorer:
@@ -264,4 +285,5 @@ MOST_EXPENSIVE = {
     "05": {"channels": 512, "resolution": 56}, "06": {"width_ratio": 12},
     "07": {"k1": 9, "s1": 2, "k2": 7, "s2": 1}, "08": {"block": "bottleneck", "width_mult": 2.0, "depth_mult": 3.0},
     "09": {"w": 0.0}, "10": {"stem_stride_2": False, "balanced": False, "one_group": False, "one_branch": False},
+    "11": {"kernel_size": 31, "layout": "default layout"},
 }

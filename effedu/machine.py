@@ -11,11 +11,13 @@ from __future__ import annotations
 import os
 import platform
 import subprocess
+import sys
+from typing import Sequence
 
 import torch
 from torch import nn
 
-from ._runtime import Device
+from ._runtime import Device, positive_int
 from .counting import count_macs, memory_traffic
 from .cpus import available_cores, core_topology, cpu_quota
 from .timing import measure_latency
@@ -124,6 +126,37 @@ def pin_allocator() -> str:
     libc.mallopt(M_TRIM_THRESHOLD, KEEP_BLOCKS)
     _pinned = f"mallopt: mmap threshold {threshold:,} B, no trimming"
     return _pinned
+
+
+def depthwise_kernels(kernel_sizes: Sequence[int], *, channels: int = 384, side: int = 16) -> dict:
+    """Which implementation the CPU's convolution library picks for one depthwise k×k layer on (1, ``channels``,
+    ``side``, ``side``), in the default layout and channels-last — read from oneDNN's own report (``ONEDNN_VERBOSE``)
+    in a fresh process: {k: {"default layout": "jit_dw:avx512_core", "channels-last": "brdgmm_dw:…"}}. Empty names
+    where the library reports nothing (another library, another device). The name says how the work is done:
+    ``jit_dw`` / ``brdgmm_dw`` are depthwise kernels, ``gemm`` unrolls the input into a matrix first (im2col)."""
+    for k in kernel_sizes:
+        positive_int(k, "kernel_sizes")
+    code = ("import torch\nfrom effedu import guidelines, transforms\n"
+            f"x = torch.randn(1, {channels}, {side}, {side})\n"
+            "with torch.inference_mode():\n"
+            f"    for k in {[int(k) for k in kernel_sizes]}:\n"
+            f"        layer = guidelines.depthwise_stack(k, {channels}, layers=1).eval()\n"
+            "        print('effedu:', k, 'default layout', flush=True)\n"
+            "        layer(x)\n"
+            "        print('effedu:', k, 'channels-last', flush=True)\n"
+            "        transforms.ChannelsLast(layer).eval()(x)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "ONEDNN_VERBOSE": "1", "DNNL_VERBOSE": "1"})
+    found: dict = {int(k): {"default layout": "", "channels-last": ""} for k in kernel_sizes}
+    current = None
+    for line in done.stdout.splitlines():
+        if line.startswith("effedu:"):
+            _, k, layout = line.split(" ", 2)
+            current = (int(k), layout)
+        elif current and ",exec," in line and ",convolution," in line and not found[current[0]][current[1]]:
+            fields = line.split(",")
+            found[current[0]][current[1]] = fields[fields.index("convolution") + 1]  # the implementation's name
+    return found
 
 
 class Hardware(dict):

@@ -461,6 +461,25 @@ PUBLISHED = {
     "ResNet-50": (4089, 25.6, "torchvision"),
 }
 
+# After the essay (lesson 11), deploy forms where training and inference differ: MACs in millions at 224×224,
+# params in millions, as the papers print them — each checked against the paper text in the course's research
+# note ([V]: read there) or only from the authors' README ([R]). effedu's counts equal timm 1.0's implementations.
+RECENT_MODELS = {
+    "RepVGG-A0": lambda: repvgg_a0(deploy=True), "MobileOne-S0": lambda: mobileone_s0(deploy=True),
+    "FasterNet-T0": fasternet_t0, "MobileNetV4-Conv-S": mobilenetv4_conv_small, "ConvNeXt-T": convnext_tiny,
+}
+PUBLISHED.update({
+    "RepVGG-A0": (1400, 8.30, "Ding et al. 2021, Table 4 (1.4 G, 8.30 M) [R]"),
+    "MobileOne-S0": (275, 2.1, "Vasu et al. 2022, Table 7 (275 M, 2.1 M) [R]"),
+    "FasterNet-T0": (340, 3.9, "Chen et al. 2023, Table 3 (0.34 G) [V], params [R]"),
+    "MobileNetV4-Conv-S": (200, 3.8, "Qin et al. 2024, Table 6 (0.2 G, 3.8 M) [V]"),
+    "ConvNeXt-T": (4500, 29, "Liu et al. 2022, Table 1 (4.5 G, 29 M) [V]"),
+})
+# What the papers time: RepVGG-A0 33 % faster than ResNet-18 on a 1080Ti at batch 128 (Sec. 4.1) [V]; MobileOne-S0
+# 0.79 ms on an iPhone 12 (Core ML) [R]; FasterNet-T0 9.2 ms on one i9-9900X thread (Table 3) [V]; MobileNetV4-Conv-S
+# 2.4 ms on a Pixel 6 CPU (Table 6) [V]; ConvNeXt-T 774.7 images/s on a V100 (Table 1) [V].
+RECENT_PAPER_SPEED = {"RepVGG-A0 vs ResNet-18": (1 / 1.33, "a 1080Ti GPU, batch 128 (Ding et al. 2021, Sec. 4.1)")}
+
 # ShuffleNet v1's benefit side (Zhang et al. 2018), for the lesson that measures the cost side here: top-1 error
 # (%) on ImageNet at equal complexity, and its Sec. 4.5 rule of thumb for speed on an ARM phone.
 SHUFFLENET_V1_PAPER = {

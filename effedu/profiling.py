@@ -271,14 +271,39 @@ def achieved_gflops(layers: pd.DataFrame) -> pd.Series:
     return 2 * layers["macs"] / layers["median_ms"] / 1e6
 
 
+def throughput(frame: pd.DataFrame) -> pd.DataFrame:
+    """A ``compare_latency`` frame (with counts) as operators on a roofline: each candidate's achieved GMAC/s with
+    the 95 % interval of its median time turned into one of its rate (``gmacs``, ``gmacs_lo``, ``gmacs_hi``), its
+    arithmetic ``intensity`` (FLOPs per byte moved) and ``kind`` (its name) — what ``plots.roofline`` draws.
+    FasterNet's "FLOPS" (Chen et al. 2023) counts multiply-adds, so GMAC/s is their unit."""
+    rows = {}
+    for name in frame.index:
+        rate = float(frame.loc[name, "macs"]) / 1e6 / median_interval(frame.attrs["results"][name].samples)  # ms → GMAC/s
+        rows[name] = {"gmacs": rate.value, "gmacs_lo": rate.lo, "gmacs_hi": rate.hi,
+                      "intensity": 2 * frame.loc[name, "macs"] / frame.loc[name, "bytes"], "kind": name}
+    return frame.join(pd.DataFrame(rows).T.astype({"gmacs": float, "gmacs_lo": float, "gmacs_hi": float,
+                                                   "intensity": float}))
+
+
+def roofline_ms(model: nn.Module, x: InputLike, peaks: dict, *, device: Device = None) -> float:
+    """MobileNetV4's hardware-independent latency model (Qin et al. 2024, Sec. 3, Eq. 1) on this machine's measured
+    roofline: the sum over operators of max(MACs / peak MAC rate, bytes moved / bandwidth), in ms. "Using total
+    MACs to proxy latency is the same as a roofline with ridge point 0" — this one has this machine's ridge."""
+    peak_macs_per_ms = peaks["peak_gflops"] / 2 * 1e6  # GFLOP/s → MACs per ms
+    bytes_per_ms = peaks["bandwidth_gbs"] * 1e6
+    return float(sum(max(r.macs / peak_macs_per_ms, r.bytes / bytes_per_ms)
+                     for r in record_ops(model, x, device=device)))
+
+
 def zoo(resolution: int = 224, *, latency: bool = False, threads: int = 1, device: Device = None,
-        budget_s: float = 1.0, progress: bool = True) -> pd.DataFrame:
-    """The reference models at ``resolution``: params, MACs, memory traffic, the published figures beside
-    them (``published_macs_M``, ``published_params_M``, ``source``), and (``latency=True``) median latency
-    measured interleaved on ``device`` — the "fewer MACs, yet slower" data."""
+        budget_s: float = 1.0, progress: bool = True, networks: dict | None = None) -> pd.DataFrame:
+    """The reference models (``networks``: name → builder, default ``models.REFERENCE_MODELS``) at ``resolution``:
+    params, MACs, memory traffic, the published figures beside them (``published_macs_M``,
+    ``published_params_M``, ``source``), and (``latency=True``) median latency measured interleaved on ``device``
+    — the "fewer MACs, yet slower" data."""
     positive_int(resolution, "resolution")
     shape = (1, 3, resolution, resolution)
-    networks = {name: build() for name, build in models.REFERENCE_MODELS.items()}
+    networks = {name: build() for name, build in (networks or models.REFERENCE_MODELS).items()}
     if latency:
         frame = compare_latency(networks, shape, threads=threads, device=device, budget_s=budget_s,
                                 progress=progress)
@@ -295,4 +320,4 @@ def zoo(resolution: int = 224, *, latency: bool = False, threads: int = 1, devic
 
 
 __all__ = ["CLOCK_METHODS", "ELEMENTWISE_CLASSES", "OP_CLASSES", "achieved_gflops", "count_by_kind", "layer_kind",
-           "op_class", "profile_layers", "roofline_table", "time_shares", "zoo"]
+           "op_class", "profile_layers", "roofline_ms", "roofline_table", "throughput", "time_shares", "zoo"]

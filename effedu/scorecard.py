@@ -400,6 +400,21 @@ def class_page(paths: list[str | Path]) -> str:
             + (f"<h2>Files not included</h2><ul>{skipped}</ul>" if skipped else "") + plots + "</body></html>")
 
 
+def latest_outcomes(folders: list[Path] | None = None) -> dict[str, str] | None:
+    """The newest scorecard saved in the course folder (or ``folders``; a lesson runs in student/, the card sits
+    one level up): {experiment title: its outcome, decided again}. None where there is none, or it cannot be
+    read."""
+    folders = folders or [Path.cwd(), Path.cwd().parent]
+    found = sorted((p for folder in folders for p in folder.glob("scorecard-*.json")), key=lambda p: p.stat().st_mtime)
+    if not found:
+        return None
+    cards, _ = load([found[-1]])
+    if not cards:
+        return None
+    card = cards[0][1]
+    return {e["title"]: outcome(e, card.get("format")) for e in card["experiments"].values()}
+
+
 def card_title(key: str, cards: list[tuple[str, dict]]) -> str:
     for _, card in cards:
         if key in card.get("experiments", {}):

@@ -41,6 +41,7 @@ PAPER_NEAR = math.log(1.25)  # farther than 25 % (on a log scale) from every pap
 SPECTRUM_ENERGY = 0.90  # the rank that holds 90 % of ‖W‖²
 SPECTRUM_MARGIN = 0.90  # trained ranks below 90 % of the random one: trained filters compress better
 HOOK_TOLERANCE = 0.10  # summed layer times within 10 % of the end-to-end time
+CLIFF = 3.0  # a kernel-size step whose time grows more than 3× its MACs: a cliff (another implementation)
 FAULTS_NOTABLE = 100  # page faults per forward (about 400 KB of fresh memory) worth naming beside a verdict
 
 FASTER, SLOWER, SAME = "faster", "slower", "no clear difference"
@@ -542,11 +543,12 @@ def latency_ranges(frame: pd.DataFrame, names: Mapping[str, str] | None = None) 
 
 
 def ranking_change(before: Mapping[str, Range], after: Mapping[str, Range], *, what: str = "order",
-                   better: str = "lower") -> Verdict:
+                   better: str = "lower", labels: tuple[str, str] = ("before", "after")) -> Verdict:
     """The same designs ranked on two tasks (or machines): ``before`` / ``after`` hold a ``Range`` per design
     (``accuracy_ranges``, ``latency_ranges``; ``better``: 'lower' for times, 'higher' for accuracies). Outcome
     **same order**, **changed within the noise** (only pairs whose intervals overlap on either side swapped), or
-    **changed beyond the noise** (some pair is clearly ordered one way before and clearly the other way after)."""
+    **changed beyond the noise** (some pair is clearly ordered one way before and clearly the other way after).
+    ``labels`` name the two sides in the sentence ("predicted", "measured" …)."""
     names = [n for n in before if n in after]
     sign = 1 if better == "lower" else -1
     first = sorted(names, key=lambda n: sign * before[n].value)
@@ -560,15 +562,16 @@ def ranking_change(before: Mapping[str, Range], after: Mapping[str, Range], *, w
     flipped = [(a, b) for a in names for b in names
                if clearly_better(before, a, b) and clearly_better(after, b, a)]
     shown = {n: f"{n} ({num(before[n].value)} → {num(after[n].value)})" for n in names}
-    orders = f"{' > '.join(first)} before, {' > '.join(second)} after"
+    orders = f"{' > '.join(first)} {labels[0]}, {' > '.join(second)} {labels[1]}"
     if first == second:
-        return Verdict("same order", f"The {what} is **the same** on both: {' > '.join(first)} "
+        return Verdict("same order", f"The {what} is **the same** {labels[0]} and {labels[1]}: {' > '.join(first)} "
                        f"({'; '.join(shown.values())}).", {"rho": 1.0, "flipped": []})
     moved = [n for n in names if first.index(n) != second.index(n)]
     winner = (f" The winner changed ({first[0]} → {second[0]})." if first[0] != second[0]
               else f" The winner ({first[0]}) did not change.")
     if flipped:
-        pairs = "; ".join(f"{a} clearly before {b} first, clearly after it then" for a, b in flipped[:MAX_LISTED])
+        pairs = "; ".join(f"{a} clearly ahead of {b} {labels[0]}, clearly behind it {labels[1]}"
+                          for a, b in flipped[:MAX_LISTED])
         text = (f"The {what} **changed beyond the noise**: {orders} (rank correlation {_correlation(rho)}).{winner} "
                 f"{pairs}. Values: {'; '.join(shown.values())}.")
         outcome = "changed beyond the noise"
@@ -767,8 +770,9 @@ def paper_gain(frame: pd.DataFrame, name: str, paper: tuple[float, float, float]
         outcome = ("less than the paper" if here.vs(low).where == BELOW else
                    "more than the paper" if here.vs(high).where == ABOVE else "like the paper")
     shown = f"{num(here.lo)}–{num(here.hi)}×" if here.decidable else "none: too few rounds"
+    paper_words = f"{num(low)}×" if low == high else f"{num(low)}–{num(high)}× (about {num(typical)}×)"
     text = (f"**{name}**: {num(here.value)}× the speed of {baseline or frame.index[0]} here (95 % interval "
-            f"{shown}); the paper saw {num(low)}–{num(high)}× (about {num(typical)}×): **{outcome}**.")
+            f"{shown}); the paper saw {paper_words}: **{outcome}**.")
     return Verdict(outcome, text, {"speed": tuple(here)})
 
 
@@ -989,6 +993,85 @@ def spectrum(trained_rank: int, random_rank: int, full_rank: int) -> Verdict:
                        "probably because this short training left the layer close to its random start.", {})
     return Verdict(SAME, f"{quoted}: **no clear difference** — after this short training the layer is probably "
                    "still close to its random initialisation; train longer to see the spectra part.", {})
+
+
+def flops(table: pd.DataFrame, paper: Mapping[str, float], paper_device_name: str) -> Verdict:
+    """FasterNet's point, "latency = FLOPs / FLOPS": the operators of ``profiling.throughput(frame)`` ranked by the
+    GMAC/s they achieved here (each with its 95 % interval), how far apart the fastest and slowest rate are, and
+    whether the order is the paper's on ``paper_device_name`` (``paper``: GMAC/s per operator)."""
+    here = {name: Range(row["gmacs"], row["gmacs_lo"], row["gmacs_hi"]) for name, row in table.iterrows()}
+    ordered = sorted(here, key=lambda name: -here[name].value)
+    top, bottom = ordered[0], ordered[-1]
+    rates = "; ".join(f"{name} **{num(here[name].value)}** GMAC/s ({num(here[name].lo)}–{num(here[name].hi)})"
+                      for name in ordered)
+    change = ranking_change({n: Range(v, v, v) for n, v in paper.items() if n in here}, here,
+                            what="order by GMAC/s (highest first)", better="higher",
+                            labels=(f"on the paper's {paper_device_name}", "here"))
+    text = (f"Achieved here (95 % intervals): {rates}. **{top}** ran {num(here[top].value / here[bottom].value)}× "
+            f"the multiply-adds per second of **{bottom}**: a MAC of {bottom} costs that much more time. "
+            + change.text)
+    return Verdict(f"{top} fastest per MAC, {bottom} slowest", text,
+                   {"rates": here, "order": ordered, "against the paper": change.outcome})
+
+
+def large_kernels(frame: pd.DataFrame, kernel_sizes: Sequence[int], layouts: Sequence[str]) -> Verdict:
+    """RepLKNet's Table 1 on this machine, from a frame whose rows are named "k=K, <layout>": per layout, each kernel
+    size's time against k = 3's (paired, with its 95 % interval) beside its MACs (k²/9); a **cliff** where one step
+    of k costs clearly more than ``CLIFF``× its MACs' growth — another implementation took over. Outcome **cliff in
+    <layout>** for the first layout that has one, else **no cliff**."""
+    lines, cliffs = [], []
+    for layout in layouts:
+        base = f"k={kernel_sizes[0]}, {layout}"
+        steps = []
+        for k in kernel_sizes[1:]:
+            r = paired(frame, f"k={k}, {layout}", base)
+            steps.append(f"k={k} {times(r.value)} ({ratio_range(r)}) for MACs ×{num(k * k / kernel_sizes[0] ** 2)}")
+        lines.append(f"- **{layout}**, against k={kernel_sizes[0]}: " + "; ".join(steps) + ".")
+        for small, large in zip(kernel_sizes, kernel_sizes[1:]):
+            step = paired(frame, f"k={large}, {layout}", f"k={small}, {layout}")
+            if step.vs(CLIFF * large * large / (small * small)).where == ABOVE:
+                cliffs.append((layout, small, large, step))
+    if cliffs:
+        layout, small, large, step = cliffs[0]
+        lines.append(f"A **cliff in {layout}**: from k={small} to k={large} the time grew {times(step.value)} "
+                     f"({ratio_range(step)}) for {times(large * large / (small * small))} the MACs — more than "
+                     f"{num(CLIFF)}× what the arithmetic grew: the library probably switched to another, slower "
+                     "implementation there (the next cell asks it).")
+        return Verdict(f"cliff in {layout}", "\n".join(lines), {"cliffs": cliffs})
+    lines.append(f"**No cliff**: no step of k cost more than {num(CLIFF)}× its MACs' growth.")
+    return Verdict("no cliff", "\n".join(lines), {"cliffs": []})
+
+
+PRINCIPLES = {  # the essay's design ideas (2018) and what the papers since then made of them (lesson 11)
+    "measure speed, not MACs": ("FLOPs are an indirect proxy: measure on the target (Sec. 1)",
+                                "the papers now say it: RepVGG's 'golden standard', FasterNet's FLOPS, MobileNetV4's "
+                                "roofline"),
+    "depthwise separable convs": ("few MACs (Sec. 2)", "the low-FLOPS operator (FasterNet); still everywhere"),
+    "avoid many branches (G3)": ("fragmentation costs parallelism (Sec. 2)",
+                                 "kept at inference, used at training: re-parameterization (RepVGG, MobileOne)"),
+    "large kernels early": ("large kernels where the map is large (FaceBoxes' RDCL)",
+                            "large depthwise kernels everywhere (ConvNeXt 7×7, RepLKNet 31×31) — if the library has "
+                            "the kernel"),
+    "the software decides": ("speed depends on the implementation (Sec. 1)",
+                             "memory format, compilers and allocators move latency too (lessons 00, 05, 07 and §5 here)"),
+}
+
+
+def principles(measured: Mapping[str, tuple[str, Verdict]],
+               scorecard_outcomes: Mapping[str, str] | None = None) -> Verdict:
+    """The essay's principles, what changed since, and what this machine said: one row per principle of
+    ``PRINCIPLES`` with what the lesson measured for it (``measured``: principle → (the measurement in words, its
+    verdict)) — and the class scorecard's outcomes beside them where a card was given."""
+    rows = ["| principle | the essay, 2018 | since then | this machine |", "|---|---|---|---|"]
+    for key, (essay, since) in PRINCIPLES.items():
+        what, here = measured.get(key, ("", None))
+        rows.append(f"| {key} | {essay} | {since} | "
+                    + (f"{what}: **{here.outcome}** |" if here is not None else "not measured here |"))
+    text = "\n".join(rows)
+    if scorecard_outcomes:
+        text += "\n\nYour class scorecard on this machine: " + "; ".join(
+            f"{title}: **{outcome}**" for title, outcome in scorecard_outcomes.items()) + "."
+    return Verdict("table", text, {key: v.outcome for key, (_, v) in measured.items()})
 
 
 def smallest_good_rank(accuracy_by_rank: Mapping[int, float], full_accuracy: float, n_test: int) -> Verdict:

@@ -1,4 +1,5 @@
 """Every block's docstring formula, checked against the counters on random configurations."""
+import copy
 import random
 
 import pytest
@@ -258,3 +259,97 @@ def test_rank_for_energy():
     assert B.LowRankConv.rank_for_energy(conv, 0.75) == 1  # 9 of 12 in the first singular value
     assert B.LowRankConv.rank_for_energy(conv, 0.8) == 2
     assert B.LowRankConv.rank_for_energy(conv, 1.0) == 4
+
+
+# --- after the essay (lesson 11) ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_repvgg_block_counts_and_its_fused_form(seed):
+    r = random.Random(seed)
+    c_in, stride, h = r.randint(2, 16), r.choice([1, 2]), r.randint(6, 13)
+    c_out = c_in if stride == 1 and r.random() < 0.5 else r.randint(2, 16)
+    identity = 2 * c_in if c_in == c_out and stride == 1 else 0
+    ho = out_size(h, stride)
+    block = B.RepVGGBlock(c_in, c_out, stride)
+    assert counts(block, (1, c_in, h, h)) == (ho * ho * c_out * c_in * 10, 10 * c_out * c_in + 4 * c_out + identity)
+    assert counts(block.reparameterized(), (1, c_in, h, h)) == (ho * ho * c_out * c_in * 9, 9 * c_out * c_in + c_out)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_mobileone_block_counts(seed):
+    r = random.Random(seed)
+    c, k, branches, stride, h = r.randint(2, 16), r.choice([1, 3]), r.randint(1, 4), r.choice([1, 2]), 9
+    groups = c if k == 3 else 1
+    c_out = c if k == 3 else r.randint(2, 16)
+    block = B.MobileOneBlock(c, c_out, stride, kernel_size=k, groups=groups, branches=branches)
+    scale = 1 if k > 1 else 0
+    identity = 2 * c if c == c_out and stride == 1 else 0
+    ho = out_size(h, stride, k)
+    per = c_out * (c // groups)
+    assert counts(block, (1, c, h, h)) == (ho * ho * per * (branches * k * k + scale),
+                                           per * (branches * k * k + scale) + 2 * c_out * (branches + scale) + identity)
+
+
+def randomized(block, shape, seed=0):
+    """The block in eval mode with random, realistic BatchNorm statistics: a fresh block's are the identity."""
+    return effedu.transforms.calibrate_batchnorm(block, (4, *shape[1:]), seed=seed).eval()
+
+
+@pytest.mark.parametrize("make", [lambda: B.RepVGGBlock(16, 16), lambda: B.RepVGGBlock(8, 24, 2),
+                                  lambda: B.MobileOneBlock(16, 16, groups=16, branches=4),
+                                  lambda: B.MobileOneBlock(16, 16, 2, groups=16, branches=3),
+                                  lambda: B.MobileOneBlock(16, 32, kernel_size=1, branches=4),
+                                  lambda: B.MobileOneBlock(24, 24, kernel_size=1, branches=2)])
+def test_reparameterized_blocks_compute_the_same_function(make):
+    shape = (2, make().kernels[0][0].in_channels if hasattr(make(), "kernels") else make().dense[0].in_channels,
+             12, 12)
+    for seed in range(3):  # random inputs and randomized BatchNorm statistics
+        block = randomized(make(), shape, seed)
+        x = torch.randn(shape, generator=torch.Generator().manual_seed(seed))
+        with torch.no_grad():
+            expected, fused = block(x), block.reparameterized()(x)
+        assert (fused - expected).abs().max() / expected.abs().max() <= 1e-5
+
+
+def test_a_wrong_fold_is_caught_by_the_check():
+    model = nn.Sequential(B.RepVGGBlock(8, 8), B.RepVGGBlock(8, 8))
+    assert effedu.transforms.reparameterize(model, (1, 8, 12, 12)) is not model  # equal: handed back
+
+    def wrong(m):  # forgets the identity branch when fusing
+        fused = B.fuse_branches(copy.deepcopy(m))
+        with torch.no_grad():
+            fused[0][0].weight[:, :, 1, 1] -= torch.eye(8) * 0.5
+        return fused
+
+    copy_, reason = effedu.transforms.checked(wrong, model, (1, 8, 12, 12), tolerance=1e-5)
+    assert copy_ is None and "changed the outputs" in reason
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_partial_conv_and_fasternet_block(seed):
+    r = random.Random(seed)
+    c, h = 4 * r.randint(1, 12), r.randint(5, 12)
+    assert counts(B.PartialConv(c), (1, c, h, h)) == (9 * h * h * (c // 4) ** 2, 9 * (c // 4) ** 2)
+    assert counts(B.FasterNetBlock(c), (1, c, h, h)) == (h * h * (9 * (c // 4) ** 2 + 4 * c * c),
+                                                         9 * (c // 4) ** 2 + 4 * c * c + 4 * c)
+    x = torch.randn(1, c, h, h)
+    assert torch.equal(B.PartialConv(c)(x)[:, c // 4:], x[:, c // 4:])  # the untouched channels pass as they are
+
+
+@pytest.mark.parametrize("start,mid", [(0, 3), (3, 0), (3, 3), (0, 0), (5, 5)])
+def test_universal_inverted_bottleneck_instantiations(start, mid):
+    c, e, h = 16, 64, 10  # expansion 4
+    block = B.UniversalInvertedBottleneck(c, c, start_kernel=start, mid_kernel=mid)
+    macs = h * h * (c * start * start + c * e + mid * mid * e + e * c)
+    params = c * start * start + c * e + mid * mid * e + e * c + 2 * (c * bool(start) + e + e * bool(mid) + c)
+    assert counts(block, (1, c, h, h)) == (macs, params) and block.use_residual
+    down = B.UniversalInvertedBottleneck(c, 24, 2, start_kernel=start or 3, mid_kernel=mid)
+    assert down(torch.randn(1, c, h, h)).shape == (1, 24, 5, 5) and not down.use_residual
+    with pytest.raises(ValueError, match="start_kernel or mid_kernel"):
+        B.UniversalInvertedBottleneck(c, c, 2, start_kernel=0, mid_kernel=0)
+
+
+def test_convnext_block_counts():
+    c, h = 32, 8
+    assert counts(B.ConvNeXtBlock(c), (1, c, h, h)) == (h * h * c * (49 + 8 * c),
+                                                       c * 50 + 2 * c + 8 * c * c + 5 * c + c)

@@ -173,3 +173,13 @@ def test_the_allocator_is_described_and_a_pinned_one_says_so(monkeypatch):
             "print(a['pinned'], a['settings'])")  # pinned in a child: this process keeps its allocator as it is
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert "mallopt: mmap threshold" in done.stdout and "True pinned by effedu" in done.stdout
+
+
+def test_depthwise_kernels_reads_the_librarys_own_choice_in_a_child_process():
+    found = machine.depthwise_kernels([3, 31], channels=16, side=8)
+    assert set(found) == {3, 31} and all(set(v) == {"default layout", "channels-last"} for v in found.values())
+    if torch.backends.mkldnn.is_available() and platform.machine().lower() in ("x86_64", "amd64"):
+        # oneDNN names every implementation it ran; a depthwise 3×3 always has a dedicated kernel there
+        assert "dw" in found[3]["default layout"] and all(name for v in found.values() for name in v.values())
+    with pytest.raises(ValueError, match="kernel_sizes"):
+        machine.depthwise_kernels([0])

@@ -105,7 +105,7 @@ def test_tiny_net_errors():
 
 
 def test_published_figures_sit_beside_the_counts():
-    assert set(M.PUBLISHED) == set(M.REFERENCE_MODELS)
+    assert set(M.PUBLISHED) == set(M.REFERENCE_MODELS) | set(M.RECENT_MODELS)
     for name, (macs_m, params_m, source) in M.PUBLISHED.items():
         assert macs_m > 0 and params_m > 0 and source
 
@@ -130,3 +130,56 @@ def test_network_template_takes_any_modules():
                                                     blocks.InvertedResidual(72, 96, 2)], channels=96)
     with torch.no_grad():
         assert net.eval()(torch.randn(2, 1, 16, 16)).shape == (2, 10)
+
+
+# --- after the essay (lesson 11): exact counts at 224×224 (equal to timm 1.0's implementations, compared when
+# these were written) and every stage's output shape, pinned as literals; the papers' printed figures beside them.
+# MobileOne's blocks are a depthwise then a pointwise unit, so each stage first halves the side (depthwise,
+# stride 2) and then widens (pointwise): two boundaries per stage.
+MOBILEONE_STAGES = [(48, 112), (48, 56), (48, 28), (128, 28), (128, 14), (256, 14), (256, 7), (1024, 7)]
+RECENT = {  # name: (builder, params, MACs, stage outputs (channels, side) in order)
+    "RepVGG-A0 training form": (M.repvgg_a0, 9_108_968, 1_512_581_120,
+                                [(48, 112), (48, 56), (96, 28), (192, 14), (1280, 7)]),
+    "RepVGG-A0 fused": (lambda: M.repvgg_a0(deploy=True), 8_309_384, 1_361_451_008,
+                        [(48, 112), (48, 56), (96, 28), (192, 14), (1280, 7)]),
+    "MobileOne-S0 training form": (M.mobileone_s0, 5_293_272, 1_051_935_232,
+                                   MOBILEONE_STAGES),
+    "MobileOne-S0 fused": (lambda: M.mobileone_s0(deploy=True), 2_078_504, 275_110_400,
+                           MOBILEONE_STAGES),
+    "FasterNet-T0": (M.fasternet_t0, 3_905_500, 335_422_720, [(40, 56), (80, 28), (160, 14), (320, 7)]),
+    "MobileNetV4-Conv-S": (M.mobilenetv4_conv_small, 3_774_024, 186_005_568,
+                           [(32, 112), (32, 56), (96, 28), (64, 28), (96, 14), (128, 7), (960, 7)]),
+    "ConvNeXt-T": (M.convnext_tiny, 28_589_128, 4_455_531_264, [(96, 56), (192, 28), (384, 14), (768, 7)]),
+}
+PRINTED = {  # what the papers print (MACs in millions, params in millions) and the unit of the last digit
+    "RepVGG-A0 fused": (1400, 100, 8.30, 0.01), "MobileOne-S0 fused": (275, 1, 2.1, 0.1),
+    "FasterNet-T0": (340, 10, 3.9, 0.1), "MobileNetV4-Conv-S": (200, 100, 3.8, 0.1), "ConvNeXt-T": (4500, 100, 29, 1),
+}
+
+
+def stage_outputs(model) -> list[tuple[int, int]]:
+    """(channels, side) after every layer of ``features`` that changes either: the stage boundaries."""
+    shapes, x = [], torch.zeros(IMAGENET)
+    with torch.no_grad():
+        for layer in model.eval().features:
+            y = layer(x)
+            if y.shape[1:3] != x.shape[1:3]:
+                shapes.append((y.shape[1], y.shape[2]))
+            x = y
+    return shapes
+
+
+@pytest.mark.parametrize("name", list(RECENT))
+def test_recent_networks_have_their_exact_counts_and_stage_shapes(name):
+    build, params, macs, stages = RECENT[name]
+    model = build()
+    assert effedu.count_params(model) == params
+    assert sum(r.macs for r in effedu.counting.count_fast(model, IMAGENET)) == macs
+    assert stage_outputs(model)[-len(stages):] == stages
+    with torch.no_grad():
+        assert model.eval()(torch.randn(1, 3, 96, 96)).shape == (1, 1000)
+    if name in PRINTED:  # the paper's rounded figure, to its printed precision (one unit of its last digit)
+        macs_m, macs_unit, params_m, params_unit = PRINTED[name]
+        assert abs(macs / 1e6 - macs_m) <= macs_unit and abs(params / 1e6 - params_m) <= params_unit
+        published = M.PUBLISHED[name.replace(" fused", "")]
+        assert (published[0], published[1]) == (macs_m, params_m)

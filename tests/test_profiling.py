@@ -123,3 +123,25 @@ def test_the_layer_clock_follows_the_device():
     assert not profiling.LayerClock(torch.device("cpu")).events
     assert "CUDA events" in profiling.CLOCK_METHODS["cuda"] and "no host synchronisation" in profiling.CLOCK_METHODS["cuda"]
     assert "distorts" in profiling.CLOCK_METHODS["mps"]
+
+
+def test_throughput_turns_each_median_time_into_a_rate_with_its_interval():
+    from helpers import frame_from
+    samples = {"conv": [2.0, 2.1, 1.9, 2.0, 2.2, 1.8, 2.0], "dwconv": [1.0, 1.1, 0.9, 1.0, 1.2, 0.8, 1.0]}
+    frame = frame_from(samples, macs={"conv": 8_000_000, "dwconv": 100_000})
+    frame["bytes"] = [4_000_000, 1_000_000]
+    rates = profiling.throughput(frame)
+    assert rates.loc["conv", "gmacs"] == pytest.approx(8e6 / 1e6 / 2.0)  # MACs per ms / 1e6 = GMAC/s
+    assert rates.loc["conv", "gmacs_lo"] == pytest.approx(8 / 2.2) and rates.loc["conv", "gmacs_hi"] == pytest.approx(8 / 1.8)
+    assert rates.loc["dwconv", "intensity"] == pytest.approx(2 * 100_000 / 1_000_000)
+    assert list(rates["kind"]) == ["conv", "dwconv"]
+
+
+def test_roofline_ms_charges_each_operator_its_slower_limit():
+    conv = nn.Conv2d(16, 16, 3, padding=1, bias=False)
+    shape = (1, 16, 32, 32)
+    (record,) = [r for r in effedu.counting.record_ops(conv, shape)]
+    compute_bound = {"peak_gflops": 2.0, "bandwidth_gbs": 1e6}  # 1 GMAC/s, memory for free
+    memory_bound = {"peak_gflops": 1e9, "bandwidth_gbs": 1.0}  # 1 GB/s, arithmetic for free
+    assert profiling.roofline_ms(conv, shape, compute_bound) == pytest.approx(record.macs / 1e6)
+    assert profiling.roofline_ms(conv, shape, memory_bound) == pytest.approx(record.bytes / 1e6)

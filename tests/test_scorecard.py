@@ -105,3 +105,13 @@ def test_two_allocator_modes_in_child_processes_are_told_apart_by_their_page_fau
     said = effedu.verdict.allocator_effect(runs, "stem", what="the median ms")
     assert f"page faults per forward (five 3×3 s2): {effedu.verdict.num(fresh)}" in said.text
     assert said.outcome in ("the allocator moved it", "no clear allocator effect")
+
+
+def test_latest_outcomes_decides_the_newest_card_again(tmp_path):
+    assert scorecard.latest_outcomes([tmp_path]) is None
+    write(tmp_path, "scorecard-old.json", fake_card(fmt="effedu scorecard 1"))
+    import os
+    os.utime(tmp_path / "scorecard-old.json", (1, 1))  # older than the next one
+    write(tmp_path, "scorecard-new.json", fake_card())
+    assert scorecard.latest_outcomes([tmp_path]) == {"G2: 8 groups vs 1 (equal MACs)": "slower",
+                                                     "Elementwise share of MobileNetV2's time": "share"}

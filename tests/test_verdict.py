@@ -513,3 +513,53 @@ def test_budget_with_a_fraction():
     assert "the budget is ×0.6" in V.budget(frame, "mine", fraction=0.6).text
     assert V.budget(frame, "mine", fraction=0.4).outcome == "over the budget"
     assert V.budget(frame, "close", fraction=0.6).outcome == "at the budget"
+
+
+# --- lesson 11: FLOPS, large kernels, the principles ------------------------------------------------------------
+
+def rate_table(rates: dict) -> pd.DataFrame:
+    """A ``profiling.throughput`` table from (value, lo, hi) GMAC/s per operator."""
+    return pd.DataFrame({name: {"gmacs": v, "gmacs_lo": lo, "gmacs_hi": hi} for name, (v, lo, hi) in rates.items()}).T
+
+
+def test_flops_ranks_operators_by_their_rate_and_compares_the_papers_order():
+    table = rate_table({"conv": (50, 48, 52), "dwconv": (10, 9, 11), "pconv": (40, 38, 42)})
+    same = V.flops(table, {"conv": 70, "pconv": 40, "dwconv": 6}, "an i9")
+    assert same.outcome == "conv fastest per MAC, dwconv slowest"
+    assert same.numbers["order"] == ["conv", "pconv", "dwconv"] and same.numbers["against the paper"] == "same order"
+    assert "5× the multiply-adds per second" in same.text and "on the paper's an i9" in same.text
+    flipped = V.flops(table, {"conv": 10, "pconv": 40, "dwconv": 70}, "a GPU")
+    assert flipped.numbers["against the paper"] == "changed beyond the noise"
+
+
+def kernel_frame(default_ms: dict, last_ms: dict, rounds: int = 9) -> pd.DataFrame:
+    samples = {f"k={k}, default layout": steady(ms, rounds, phase=k) for k, ms in default_ms.items()}
+    samples |= {f"k={k}, channels-last": steady(ms, rounds, phase=k + 1) for k, ms in last_ms.items()}
+    return frame_from(samples)
+
+
+def test_large_kernels_find_the_cliff_where_time_outgrows_the_macs():
+    kernels, layouts = (3, 13, 17), ("default layout", "channels-last")
+    # 13 → 17 is ×1.71 the MACs; ×40 the time is a cliff (more than 3× the MACs' growth), ×2 is not
+    cliff = V.large_kernels(kernel_frame({3: 1.0, 13: 2.5, 17: 100.0}, {3: 1.0, 13: 7.0, 17: 9.0}), kernels, layouts)
+    assert cliff.outcome == "cliff in default layout"
+    assert [(layout, small, large) for layout, small, large, _ in cliff.numbers["cliffs"]] == [("default layout", 13, 17)]
+    assert re.search(r"k=17 ×(99|100) \(×\d+–\d+\) for MACs ×32.1", cliff.text)
+    smooth = V.large_kernels(kernel_frame({3: 1.0, 13: 2.5, 17: 5.0}, {3: 1.0, 13: 7.0, 17: 9.0}), kernels, layouts)
+    assert smooth.outcome == "no cliff" and "No cliff" in smooth.text
+
+
+def test_large_kernels_need_rounds_enough_to_call_a_cliff():
+    few = kernel_frame({3: 1.0, 13: 2.5, 17: 100.0}, {3: 1.0, 13: 7.0, 17: 9.0}, rounds=4)
+    assert V.large_kernels(few, (3, 13, 17), ("default layout", "channels-last")).outcome == "no cliff"
+
+
+def test_principles_table_has_one_row_per_principle_and_the_scorecard_beside_it():
+    measured = {"avoid many branches (G3)": ("fused against training form", V.Verdict("faster", "", {}))}
+    table = V.principles(measured, {"G2: 8 groups vs 1": "slower"})
+    rows = [line for line in table.text.splitlines() if line.startswith("| ") and "principle" not in line]
+    assert len(rows) == len(V.PRINCIPLES)
+    assert "fused against training form: **faster**" in table.text
+    assert table.text.count("not measured here") == len(V.PRINCIPLES) - 1
+    assert "G2: 8 groups vs 1: **slower**" in table.text and table.numbers == {"avoid many branches (G3)": "faster"}
+    assert "scorecard" not in V.principles(measured).text
