@@ -3,7 +3,7 @@ the new table and plot at the lesson's default setting and at its most expensive
 ≤ 1 s and ≤ 2 s), the interleaved rounds each achieved (fixed before sampling, from the warm-up run), and the
 share of the explorer's single-control settings that get the 6 rounds a 95 % interval needs.
 
-    .venv/bin/python benchmarks/explorer_latency.py
+    .venv/bin/python benchmarks/explorer_latency.py [LESSON …]   (e.g. 07 11; default: every lesson)
 
 A benchmark, not a test: it prints seconds and rounds, which depend on the machine; the tests bound forward passes
 instead. Each explorer is measured in the caller's thread (as a test drives it), so the time is the whole update:
@@ -11,6 +11,7 @@ build, count, time, describe, draw.
 """
 from __future__ import annotations
 
+import sys
 import time
 
 import torch
@@ -38,7 +39,7 @@ def main() -> None:
           f"{torch.get_num_threads()} torch threads; explorers time on 1 thread")
     print(f"{'lesson':<8}{'default s':>10}{'rounds':>8}{'worst s':>10}{'rounds':>8}{'deciding settings':>20}")
     misses = 0
-    for lesson in sorted(explorers.LESSON_EXPLORERS):
+    for lesson in sys.argv[1:] or sorted(explorers.LESSON_EXPLORERS):
         explorer = explorers.demo(lesson)
         default = explorer.values()
         default_s, default_rounds = min(measured(explorer, default) for _ in range(2))  # a change back

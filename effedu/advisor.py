@@ -4,40 +4,54 @@
     python -m effedu advise effedu.models:resnet50 --input 1,3,224,224 [--html report.html]
 
 Profilers give per-layer times without design advice; the guideline papers give advice without looking at your
-network. ``advise`` profiles the network on this machine (``profile_layers``), checks each guideline the lessons
-teach on the measured profile, and reports only what the measurements support — each finding with where it is,
-what was measured, the change the lessons suggest, and the expected gain: *measured* where effedu can apply the
-change itself (fold BatchNorm, in-place activations, channels-last memory, ``torch.compile``: each timed
-interleaved against the original, on a copy), otherwise *estimated* from the profile and said to be an estimate.
-A network where nothing stands out is told so. The model is left exactly as it was found.
+network. ``advise`` profiles the network on this machine (``profile_layers``), checks each rule of ``RULES`` (one
+per guideline the lessons teach) on the measured profile and the operator records, and reports only what the
+measurements support. Every gain it quotes is one of three kinds, never confused:
+
+* **measured, outputs checked** — a change that must not alter the network (BatchNorm folding, in-place
+  activations, channels-last, re-parameterization, ``torch.compile``) is first checked against the original
+  (``transforms.checked``: randomized BatchNorm statistics, double precision, relative difference ≤
+  ``transforms.SAME_OUTPUTS``); a copy that fails is *not timed* and the summary says why. A copy that passes is
+  timed interleaved against the original and reported only when the 95 % interval says it is faster.
+* **measured, a different network** — a change to the architecture (fewer groups, grouped 1×1 convs, a strided
+  stem) is built on a copy, shape-checked (same output shape), timed interleaved and labelled "a different
+  network: accuracy unknown until retrained".
+* **estimated, calibrated here** — where no copy can be built (widths, merged branches), lesson 04's or 06's own
+  micro-benchmark is timed on this machine at the layers' size, and the layers' time share is scaled by what it
+  measured — never by a MAC or byte ratio alone. Otherwise the gain is "not estimated", and says why.
+
+Decisions go through the course's one rule (``stats.Range.vs``). A network where nothing stands out is told so. The
+model is left exactly as it was found.
 """
 from __future__ import annotations
 
 import copy
+import dataclasses
 import html
 import importlib
 import math
 import time
 import warnings
+from typing import Callable
 
 import pandas as pd
 import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from . import plots, profiling, transforms, verdict
-from ._runtime import Device, InputLike, check_model, guarded_run, run_model
-from ._text import pct, pct_range, plural
+from . import blocks, guidelines, plots, profiling, transforms, verdict
+from ._runtime import Device, InputLike, check_model, guarded_run, make_input, resolve_device, run_model
+from ._text import pct, pct_range, plural, ratio_range, times
 from .counting import record_ops
 from .machine import device_words
-from .stats import ABOVE, MIN_ROUNDS
+from .stats import ABOVE, MIN_ROUNDS, Range
 from .timing import NoisyMeasurementWarning, compare_latency
 
 # --- when a finding stands out: every threshold in one place ------------------------------------------------
-POINTWISE_SHARE = 0.5  # 1×1 convs holding more than half the time (per-run range): the bottleneck cost (06)
+POINTWISE_SHARE = 0.5  # 1×1 convs holding more than half the time (95 % interval): the bottleneck cost (06)
 LAYER_SHARE = 0.02  # a single layer below 2 % of the time is not worth a finding
 G1_RATIO = 4.0  # a 1×1 conv whose output/input width ratio is 4 or more (or 1/4 or less): G1
-G2_GROUPS = 4  # grouped 1×1 convs with 4 or more groups: G2
+G2_GROUPS = 2  # grouped 1×1 convs (any grouping: ShuffleNet v1 uses g = 3 and 8): G2
 GROUP_SHARE = 0.05  # … holding 5 % of the time or more
 FRAGMENT_BRANCHES = 4  # a block that concatenates or adds 4 or more branches: G3 (parallel)
 FRAGMENT_CONVS = 6  # a block that runs 6 or more convs: G3 (many small operators)
@@ -45,44 +59,118 @@ ELEMENTWISE_SHARE = 0.15  # elementwise ops (BatchNorm, activations, adds, copie
 DEPTHWISE_SHARE = 0.10  # depthwise layers above 10 % of the time …
 DEPTHWISE_FACTOR = 3.0  # … and 3× their share of the MACs: lesson 01
 EARLY_SHARE = 0.25  # layers at more than 1/4 of the input's resolution with kernels ≤ 3 above 25 %: lessons 07/08
+BOTTLENECK_GROUPS = 2  # the bottleneck remedy tried on a copy: dense 1×1 convs in 2 groups, then a shuffle
+CALIBRATION_BLOCKS = 4  # blocks in the lesson micro-benchmark an estimate is calibrated on
 PROFILE_BUDGET_S = 6.0  # the per-layer profile's time budget (the repeats follow from one forward's time)
 FIX_BUDGET_S = 0.5  # timing budget per candidate when a change is measured
 
+OUTPUTS_CHECKED = "output-preserving: outputs checked equal"
+DIFFERENT_NETWORK = "a different network: accuracy unknown until retrained"
+NOT_BUILT = "not built"
+
 COLUMNS = ["guideline", "lesson", "where", "time_share", "time_share_lo", "time_share_hi", "macs_share",
-           "measured", "suggestion", "expected_gain", "gain_kind", "sentence"]
+           "measured", "suggestion", "change", "measured_gain", "measured_gain_lo", "measured_gain_hi",
+           "estimated_gain", "estimated_gain_lo", "estimated_gain_hi", "basis", "sentence"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Gain:
+    """What a suggested change would save, as a share of the whole network's time — and how that is known:
+    ``kind`` "measured" (a copy timed here), "estimate" (calibrated on this machine) or "none"; ``change`` says
+    whether the copy computes the same function (``OUTPUTS_CHECKED``) or not (``DIFFERENT_NETWORK``); ``basis`` is
+    the sentence that says how the number was obtained."""
+    kind: str
+    saved: Range | None
+    change: str
+    basis: str
+
+
+def _not_estimated(reason: str) -> Gain:
+    return Gain("none", None, NOT_BUILT, f"gain not estimated: {reason}")
+
+
+@dataclasses.dataclass
+class Context:
+    """What every rule may read: the model and its input, the measured profile (``layers``), the operator records,
+    the modules by name — and the settings to time a change with."""
+    model: nn.Module
+    x: InputLike
+    device: Device
+    threads: int | None
+    measure: bool
+    layers: pd.DataFrame
+    records: list
+    shape: tuple
+    steps: tqdm
+
+    def __post_init__(self):
+        self.modules = dict(self.model.named_modules())
+        self.convs = {name: m for name, m in self.modules.items() if isinstance(m, nn.Conv2d)}
+        self.conv_rows = self.layers[self.layers["layer"].isin(self.convs)]
+
+    def share(self, mask) -> profiling.Share:
+        return profiling.share_of(self.layers, mask)
+
+    def rows_of(self, names) -> pd.Series:
+        return self.layers["layer"].isin(list(names))
+
+
+@dataclasses.dataclass(frozen=True)
+class Rule:
+    """One guideline the lessons teach, as the advisor checks it: ``check`` returns a finding (a row) or None —
+    respected, or its remedy measured no gain here. ``name`` is how the summary lists it when fine."""
+    name: str
+    lesson: str
+    check: Callable[[Context], dict | None]
 
 
 def advise(model: nn.Module, x: InputLike, *, device: Device = None, threads: int | None = 1,
            measure: bool = True, compile: bool = False, progress: bool = True, name: str | None = None
            ) -> pd.DataFrame:
-    """Check the course's guidelines on ``model`` at input ``x`` (a tensor or a shape such as (1, 3, 224, 224)),
-    measured on ``device`` with ``threads``. One row per finding, the largest time share first; columns
-    ``COLUMNS``. ``measure=False`` skips timing the changes effedu can apply (their findings then rest on the
-    structure alone, gain "not measured"); ``compile=True`` also times ``torch.compile`` (tens of seconds).
-    ``frame.attrs``: ``summary`` (a sentence), ``model_latency_ms``, ``method``, ``device``, ``threads``,
-    ``seconds``, ``checked`` (the guidelines checked and found fine). ``name`` names the network in the summary
-    (default: its class name)."""
+    """Check the course's guidelines (``RULES``, then the output-preserving fixes) on ``model`` at input ``x`` (a
+    tensor or a shape such as (1, 3, 224, 224)), measured on ``device`` with ``threads``. One row per finding, the
+    largest time share first; columns ``COLUMNS`` (measured and estimated gains in columns of their own).
+    ``measure=False`` times nothing but the profile (findings then rest on the structure, gains "not estimated");
+    ``compile=True`` also times ``torch.compile`` (tens of seconds). ``frame.attrs``: ``summary`` (a sentence),
+    ``model_latency_ms``, ``method``, ``device``, ``threads``, ``seconds``, ``checked`` (the guidelines checked and
+    found fine), ``skipped`` (output-preserving changes refused, with why), ``layers`` (the profile). ``name``
+    names the network in the summary (default: its class name)."""
     started = time.perf_counter()
     model = check_model(model)
     forward_ms, shape = _first_run(model, x, device, threads)
-    steps = tqdm(total=2 + (3 if measure else 0) + bool(compile and measure), desc="advise", disable=not progress)
+    steps = tqdm(total=2 + len(RULES) + len(_output_preserving(model, compile)) if measure else 2 + len(RULES),
+                 desc="advise", disable=not progress)
     repeats = max(MIN_ROUNDS, min(20, int(PROFILE_BUDGET_S * 1e3 / max(2 * forward_ms, 1e-3))))
+    findings, checked, skipped = [], [], []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", NoisyMeasurementWarning)
         layers = profiling.profile_layers(model, x, threads=threads, device=device, repeats=repeats)
         steps.update()
         records = record_ops(model, x, device=device)
         steps.update()
-        findings, checked = _structural(model, layers, records, shape)
-        fixes = _measured_fixes(model, x, device, threads, layers, measure, compile, steps)
-    steps.close()
+        context = Context(model, x, device, threads, measure, layers, records, shape, steps)
+        for rule in RULES:
+            found = rule.check(context)
+            steps.update()
+            (findings.append(found) if found else checked.append(rule.name))
+        fixes = _measured_fixes(context, compile)
     findings += fixes["findings"]
     checked += fixes["checked"]
+    skipped += fixes["skipped"]
+    if _stands_out(context.share(_elementwise(layers)), ELEMENTWISE_SHARE) \
+            and not any(f["lesson"] == "05" for f in findings):
+        share = context.share(_elementwise(layers))
+        findings.append(_finding("G4: elementwise operators", "05", _names(layers[_elementwise(layers)]), share,
+                                 f"{pct(share.time.value)} of the time at 0 MACs", "fuse or remove elementwise work "
+                                 "(fold BatchNorm, fewer activations and adds on small maps)",
+                                 _not_estimated("the output-preserving remedies gave no clear gain here")))
+    steps.close()
     frame = pd.DataFrame(findings, columns=COLUMNS)
     frame = frame.sort_values("time_share", ascending=False, ignore_index=True)
-    frame.attrs.update(summary=summary(len(frame), checked, name or type(model).__name__), model_latency_ms=layers.attrs["model_latency_ms"],
-                       method=layers.attrs["method"], device=layers.attrs["device"], threads=layers.attrs["threads"],
-                       seconds=time.perf_counter() - started, checked=checked, layers=layers)
+    frame.attrs.update(summary=summary(len(frame), checked, name or type(model).__name__, skipped),
+                       model_latency_ms=layers.attrs["model_latency_ms"], method=layers.attrs["method"],
+                       device=layers.attrs["device"], threads=layers.attrs["threads"],
+                       seconds=time.perf_counter() - started, checked=checked, skipped=skipped, layers=layers)
     return frame
 
 
@@ -106,17 +194,30 @@ def _shape(x: InputLike) -> tuple:
     return tuple(x.shape) if isinstance(x, torch.Tensor) else tuple(x)
 
 
-def _finding(guideline, lesson, where, share: profiling.Share, measured, suggestion, gain, gain_kind) -> dict:
+def _finding(guideline, lesson, where, share: profiling.Share, measured: str, suggestion: str, gain: Gain) -> dict:
     """One finding as a row, with its sentence: what, where, its measured share of the time (with the 95 %
-    interval over the profiled runs), the numbers that break the guideline, the change the lessons suggest, and the
-    gain — measured or estimated, and said which."""
+    interval over the profiled runs), the numbers that break the guideline, the change the lessons suggest, and
+    the gain — in the column and the words of its kind (measured / estimated / not estimated)."""
     time_share = share.time
-    gain_text = "gain not estimated" if gain is None else f"expected gain about {pct(gain, True)} of the time"
+    nan = float("nan")
+    measured_gain = estimated_gain = Range(nan, nan, nan)
+    if gain.kind == "measured":
+        measured_gain = gain.saved
+        gain_words = f"measured on a copy ({gain.change}): {gain.basis}"
+    elif gain.kind == "estimate":
+        estimated_gain = gain.saved
+        gain_words = (f"**estimate, not a measurement**: about {pct(gain.saved.value, True)} of the time "
+                      f"({pct_range(gain.saved)}), {gain.basis}")
+    else:
+        gain_words = gain.basis
     sentence = (f"**{guideline}** — {where}: {pct(time_share.value)} of the time (95 % interval "
-                f"{pct_range(time_share)}); {measured.rstrip('.')}. Suggested: {suggestion}; {gain_text} ({gain_kind}).")
+                f"{pct_range(time_share)}); {measured.rstrip('.')}. Suggested: {suggestion}; {gain_words.rstrip('.')}.")
     return {"guideline": guideline, "lesson": lesson, "where": where, "time_share": time_share.value,
             "time_share_lo": time_share.lo, "time_share_hi": time_share.hi, "macs_share": share.macs,
-            "measured": measured, "suggestion": suggestion, "expected_gain": gain, "gain_kind": gain_kind,
+            "measured": measured, "suggestion": suggestion, "change": gain.change,
+            "measured_gain": measured_gain.value, "measured_gain_lo": measured_gain.lo,
+            "measured_gain_hi": measured_gain.hi, "estimated_gain": estimated_gain.value,
+            "estimated_gain_lo": estimated_gain.lo, "estimated_gain_hi": estimated_gain.hi, "basis": gain.basis,
             "sentence": sentence}
 
 
@@ -125,14 +226,15 @@ def _stands_out(share: profiling.Share, threshold: float) -> bool:
     return share.time.vs(threshold).where == ABOVE
 
 
-def summary(findings: int, checked: list[str], name: str = "The network") -> str:
+def summary(findings: int, checked: list[str], name: str = "The network", skipped: list[str] | None = None) -> str:
     """The advisor's one-line summary for the network ``name``: **nothing stands out** when no guideline was broken
-    measurably."""
+    measurably; the output-preserving changes that were refused (``skipped``) are said, with why."""
+    refused = (" Not timed: " + "; ".join(skipped) + ".") if skipped else ""
     if findings == 0:
         return (f"{name}: **nothing stands out** — every guideline checked (" + ", ".join(checked)
-                + ") is respected or its remedy gave no clear gain on this machine.")
+                + ") is respected or its remedy gave no clear gain on this machine." + refused)
     return (f"{name}: **{plural(findings, 'finding')}**, largest share of the time first; checked and fine: "
-            + (", ".join(checked) or "none") + ".")
+            + (", ".join(checked) or "none") + "." + refused)
 
 
 def _listed(names: list[str], limit: int = 3) -> str:
@@ -144,104 +246,139 @@ def _names(rows: pd.DataFrame) -> str:
     return _listed(list(rows.sort_values("median_ms", ascending=False)["layer"]))
 
 
-def _structural(model: nn.Module, layers: pd.DataFrame, records: list, shape: tuple) -> tuple[list, list]:
-    """The guidelines checked on the profile and the module structure (their gains are estimates)."""
-    modules = dict(model.named_modules())
-    found, fine = [], []
-    convs = {name: m for name, m in modules.items() if isinstance(m, nn.Conv2d)}
-    conv_rows = layers[layers["layer"].isin(convs)]
-
-    # Bottleneck cost (lesson 06): the dense 1×1 convs hold most of the time.
-    pointwise = layers["kind"] == "pointwise 1×1"
-    share = profiling.share_of(layers, pointwise)
-    if _stands_out(share, POINTWISE_SHARE):
-        found.append(_finding(
-            "bottleneck cost: 1×1 convs hold most of the time", "06", _names(layers[pointwise]), share,
-            f"{pct(share.time.value)} of the time for {pct(share.macs)} of the MACs",
-            "group the 1×1 convs with a channel shuffle (ShuffleNet) or narrow the bottlenecks", share.time.value * 0.75,
-            "estimate: 1×1 convs in 4 groups, if their time fell with their MACs"))
-    else:
-        fine.append("bottleneck cost")
-
-    # G1: 1×1 convs far from equal input and output widths.
-    unbalanced = [name for name, m in convs.items() if m.kernel_size == (1, 1) and m.groups == 1
-                  and max(m.out_channels / m.in_channels, m.in_channels / m.out_channels) >= G1_RATIO]
-    rows = conv_rows[conv_rows["layer"].isin(unbalanced) & (conv_rows["share"] >= LAYER_SHARE)]
-    if len(rows):
-        share = profiling.share_of(layers, layers["layer"].isin(rows["layer"]))
-        saving = _g1_saving([convs[n] for n in rows["layer"]], rows)
-        worst = max(max(convs[n].out_channels / convs[n].in_channels, convs[n].in_channels / convs[n].out_channels)
-                    for n in rows["layer"])
-        found.append(_finding("G1: unequal 1×1 widths", "06", _names(rows), share,
-                              f"width ratios up to 1:{worst:.0f}", "bring each 1×1 conv's input and output widths "
-                              "closer at the same MACs", share.time.value * saving,
-                              "estimate: memory traffic at equal widths, if time followed traffic"))
-    else:
-        fine.append("G1")
-
-    # G2: grouped 1×1 convs with many groups.
-    grouped = [name for name, m in convs.items() if m.kernel_size == (1, 1) and m.groups >= G2_GROUPS]
-    rows = conv_rows[conv_rows["layer"].isin(grouped)]
-    share = profiling.share_of(layers, layers["layer"].isin(rows["layer"]))
-    if len(rows) and _stands_out(share, GROUP_SHARE):
-        groups = max(convs[n].groups for n in rows["layer"])
-        found.append(_finding("G2: many groups in 1×1 convs", "04", _names(rows), share,
-                              f"up to {groups} groups", "fewer groups, chosen for the platform (measure g = 1, 2, 4)",
-                              share.time.value * (1 - 1 / math.sqrt(groups)),
-                              "estimate: from G2's memory traffic; how much shows in time depends on the machine"))
-    else:
-        fine.append("G2")
-
-    # G3: fragmented blocks — many parallel branches, or many small convs in one block.
-    fragmented = _fragmented(modules, records)
-    if fragmented:
-        mask = layers["layer"].map(lambda layer: any(layer == f or layer.startswith(f + ".") for f in fragmented))
-        share = profiling.share_of(layers, mask)
-        if _stands_out(share, GROUP_SHARE):
-            found.append(_finding("G3: fragmented blocks", "04", _listed(fragmented), share,
-                                  f"{plural(len(fragmented), 'block')} with {FRAGMENT_BRANCHES}+ branches or "
-                                  f"{FRAGMENT_CONVS}+ convs", "fewer, larger operators per block (merge branches)",
-                                  None, "not estimated: depends on how parallel this machine runs (lesson 04)"))
-        else:
-            fine.append("G3")
-    else:
-        fine.append("G3")
-
-    # Depthwise convs far slower than their MACs (lesson 01).
-    depthwise = layers["kind"].str.startswith("depthwise")
-    share = profiling.share_of(layers, depthwise)
-    if _stands_out(share, DEPTHWISE_SHARE) and share.macs > 0 and share.time.value >= DEPTHWISE_FACTOR * share.macs:
-        found.append(_finding("depthwise convs far slower than their MACs", "01", _names(layers[depthwise]), share,
-                              f"{pct(share.time.value)} of the time for {pct(share.macs)} of the MACs "
-                              f"({share.time.value / share.macs:.1f}×)", "wider depthwise stages, fewer of them, or plain "
-                              "convs where the maps are small (lessons 01, 08)", None,
-                              "not estimated: memory-bound layers gain only from fewer bytes"))
-    else:
-        fine.append("depthwise")
-
-    # An early stage at high resolution with small kernels (lessons 07, 08).
-    early = _early_layers(layers, modules, shape)
-    share = profiling.share_of(layers, early)
-    if _stands_out(share, EARLY_SHARE):
-        found.append(_finding("large early maps with small kernels", "07", _names(layers[early]), share,
-                              f"{pct(share.time.value)} of the time above 1/4 of the input's resolution",
-                              "shrink the map faster: a large-kernel stride-4 stem (FaceBoxes' RDCL)",
-                              share.time.value * 2 / 3, "estimate: an RDCL-like stem does about 1/3 of the MACs of a 3×3 "
-                              "stack reaching the same stride (lesson 07), if these layers' time fell with them"))
-    else:
-        fine.append("early resolution")
-    return found, fine
+def _elementwise(layers: pd.DataFrame) -> pd.Series:
+    return layers["op_class"].isin(profiling.ELEMENTWISE_CLASSES)
 
 
-def _g1_saving(convs: list[nn.Conv2d], rows: pd.DataFrame) -> float:
-    """Fraction of these convs' memory traffic that equal widths at the same MACs would save."""
-    now = balanced = 0.0
-    for conv, (_, row) in zip(convs, rows.iterrows()):
-        hw = row["out_shape"][-1] * row["out_shape"][-2]
-        c1, c2 = conv.in_channels, conv.out_channels
-        now += hw * (c1 + c2) + c1 * c2
-        balanced += 2 * hw * math.sqrt(c1 * c2) + c1 * c2
-    return 1 - balanced / now if now else 0.0
+# --- measuring a suggestion: a copy of the network, or the lesson's micro-benchmark --------------------------
+
+def _timed(context: Context, candidates: dict, x: InputLike) -> pd.DataFrame:
+    context.steps.update(0)  # keeps a notebook's progress bar alive during a long comparison
+    return compare_latency(candidates, x, device=context.device, threads=context.threads, budget_s=FIX_BUDGET_S,
+                           counts=False)
+
+
+def _replaced(model: nn.Module, replacements: dict[str, Callable[[nn.Module], nn.Module]]) -> nn.Module:
+    """A copy of ``model`` with each named submodule replaced by ``make(old)``."""
+    changed = copy.deepcopy(model)
+    for name, make in replacements.items():
+        parent_name, _, leaf = name.rpartition(".")
+        parent = changed.get_submodule(parent_name) if parent_name else changed
+        parent._modules[leaf] = make(parent._modules[leaf])
+    return changed
+
+
+def _conv_like(conv: nn.Conv2d, **changes) -> nn.Conv2d:
+    """A fresh conv with ``conv``'s settings, some changed (groups, stride): new weights, for timing only."""
+    settings = dict(in_channels=conv.in_channels, out_channels=conv.out_channels, kernel_size=conv.kernel_size,
+                    stride=conv.stride, padding=conv.padding, dilation=conv.dilation, groups=conv.groups,
+                    bias=conv.bias is not None, padding_mode=conv.padding_mode)
+    return nn.Conv2d(**{**settings, **changes}).to(conv.weight.device, conv.weight.dtype)
+
+
+def _different_network(context: Context, replacements: dict, what: str) -> Gain:
+    """Build the suggested architecture on a copy, check that its output has the original's shape, time it
+    interleaved against the original: a measured gain, labelled a different network."""
+    if not context.measure:
+        return _not_estimated("not measured (measure=False)")
+    changed = _replaced(context.model, replacements)
+    try:
+        with torch.inference_mode():
+            tensor = make_input(context.x, resolve_device(context.device, context.model))
+            same_shape = _out_shape(changed.eval(), tensor) == _out_shape(copy.deepcopy(context.model).eval(),
+                                                                          tensor)
+    except Exception as err:  # noqa: BLE001 — a copy that does not run is not timed, and says why
+        return _not_estimated(f"{what} does not run on this network ({type(err).__name__})")
+    if not same_shape:
+        return _not_estimated(f"{what} changes the network's output shape")
+    judged = verdict.speed(_timed(context, {"original": context.model, what: changed}, context.x), what)
+    return Gain("measured", 1 - judged.numbers["range"], DIFFERENT_NETWORK, judged.text)
+
+
+def _out_shape(model: nn.Module, tensor: torch.Tensor) -> tuple:
+    out = model(tensor)
+    return tuple(out.shape) if isinstance(out, torch.Tensor) else tuple(tuple(o.shape) for o in out)
+
+
+def _calibrated(context: Context, share: profiling.Share, pair: dict, costly: str, lesson: str) -> Gain | None:
+    """The lesson's micro-benchmark ``pair`` ({cheap: (model, shape), costly: (model, shape)}) timed here at the
+    layers' size: the
+    share of the time these layers would lose if they ran at the cheap form's speed, share × (1 − 1/r) with r the
+    measured time ratio costly / cheap (and its 95 % interval). None when r is not clearly above 1: this machine
+    does not charge for the pattern, and the rule finds nothing."""
+    cheap = next(name for name in pair if name != costly)
+    r = verdict.paired(_timed(context, pair, None), costly, cheap)
+    if r.vs(1.0).where != ABOVE:
+        return None
+    s = share.time.value
+    saved = Range(s * (1 - 1 / r.value), s * (1 - 1 / r.lo), s * (1 - 1 / r.hi))  # 1 − 1/r grows with r
+    return Gain("estimate", saved, NOT_BUILT,
+                f"calibrated here on lesson {lesson}'s micro-benchmark: {costly} ran {times(r.value)} the time of "
+                f"{cheap} (95 % interval {ratio_range(r)}), applied to these layers' {pct(s)} of the time")
+
+
+# --- the rules: one per guideline the lessons teach -------------------------------------------------------------
+
+def _bottleneck(context: Context) -> dict | None:
+    """Lesson 06: the dense 1×1 convs hold most of the time. Tried on a copy: the same convs in 2 groups with a
+    channel shuffle after each (ShuffleNet's remedy) — a different network."""
+    pointwise = context.layers["kind"] == "pointwise 1×1"
+    share = context.share(pointwise)
+    if not _stands_out(share, POINTWISE_SHARE):
+        return None
+    names = [n for n in context.layers.loc[pointwise, "layer"] if n in context.convs and context.convs[n].groups == 1
+             and not (context.convs[n].in_channels % 2 or context.convs[n].out_channels % 2)]
+    gain = _different_network(context, {n: lambda c: nn.Sequential(_conv_like(c, groups=BOTTLENECK_GROUPS),
+                                                                   blocks.ChannelShuffle(BOTTLENECK_GROUPS))
+                                        for n in names},
+                              f"1×1 convs in {BOTTLENECK_GROUPS} groups + shuffle") if names else \
+        _not_estimated("no 1×1 conv with widths divisible by 2")
+    return _finding("bottleneck cost: 1×1 convs hold most of the time", "06", _names(context.layers[pointwise]),
+                    share, f"{pct(share.time.value)} of the time for {pct(share.macs)} of the MACs",
+                    "group the 1×1 convs with a channel shuffle (ShuffleNet) or narrow the bottlenecks", gain)
+
+
+def _width_ratio(conv: nn.Conv2d) -> float:
+    return max(conv.out_channels / conv.in_channels, conv.in_channels / conv.out_channels)
+
+
+def _g1(context: Context) -> dict | None:
+    """G1: 1×1 convs far from equal input and output widths — judged by lesson 06's own pair on this machine
+    (the worst layer's widths against equal widths at the same MACs, at its map size)."""
+    unbalanced = [n for n, m in context.convs.items() if m.kernel_size == (1, 1) and m.groups == 1
+                  and _width_ratio(m) >= G1_RATIO]
+    rows = context.conv_rows[context.conv_rows["layer"].isin(unbalanced) & (context.conv_rows["share"] >= LAYER_SHARE)]
+    if not len(rows):
+        return None
+    share = context.share(context.rows_of(rows["layer"]))
+    worst = max(rows["layer"], key=lambda n: _width_ratio(context.convs[n]))
+    conv, side = context.convs[worst], rows.set_index("layer").loc[worst, "out_shape"][-1]
+    ratio = _width_ratio(conv)
+    gain = _not_estimated("not measured (measure=False)")
+    if context.measure:
+        width = round(math.sqrt(conv.in_channels * conv.out_channels))
+        pair = {"1:1 widths": guidelines.g1_candidate(1, CALIBRATION_BLOCKS, side, width),
+                f"1:{ratio:.0f} widths": guidelines.g1_candidate(ratio, CALIBRATION_BLOCKS, side, width)}
+        gain = _calibrated(context, share, pair, f"1:{ratio:.0f} widths", "06")
+        if gain is None:
+            return None  # this machine's G1 pair ran no clearly slower: the guideline holds no cost here
+    return _finding("G1: unequal 1×1 widths", "06", _names(rows), share, f"width ratios up to 1:{ratio:.0f}",
+                    "bring each 1×1 conv's input and output widths closer at the same MACs", gain)
+
+
+def _g2(context: Context) -> dict | None:
+    """G2: grouped 1×1 convs. Tried on a copy: the same convs dense (groups = 1) — more MACs, fewer passes over
+    memory per MAC; a different network."""
+    grouped = [n for n, m in context.convs.items() if m.kernel_size == (1, 1) and m.groups >= G2_GROUPS]
+    rows = context.conv_rows[context.conv_rows["layer"].isin(grouped)]
+    share = context.share(context.rows_of(rows["layer"]))
+    if not (len(rows) and _stands_out(share, GROUP_SHARE)):
+        return None
+    groups = max(context.convs[n].groups for n in rows["layer"])
+    gain = _different_network(context, {n: lambda c: _conv_like(c, groups=1) for n in rows["layer"]},
+                              "the grouped 1×1 convs dense (groups 1)")
+    return _finding("G2: many groups in 1×1 convs", "04", _names(rows), share, f"up to {groups} groups",
+                    "fewer groups, chosen for the platform (measure g = 1, 2, 4)", gain)
 
 
 def _own_convs(module: nn.Module) -> int:
@@ -256,13 +393,66 @@ def _own_convs(module: nn.Module) -> int:
     return count
 
 
-def _fragmented(modules: dict, records: list) -> list[str]:
-    """Blocks that join FRAGMENT_BRANCHES+ branches (one cat of that many tensors) or run FRAGMENT_CONVS+ convs of
-    their own."""
-    joins = {r.module for r in records if r.op.startswith(("aten.cat", "aten.stack")) and r.inputs >= FRAGMENT_BRANCHES}
-    many = {name for name, m in modules.items()
-            if name and not isinstance(m, (nn.Sequential, nn.ModuleList)) and _own_convs(m) >= FRAGMENT_CONVS}
-    return sorted(name for name in joins | many if name)
+def _fragmented(modules: dict, records: list) -> dict[str, int]:
+    """Blocks — the root's own ``forward`` included — that join FRAGMENT_BRANCHES+ branches (one cat or stack of
+    that many tensors), or run FRAGMENT_CONVS+ convs of their own: {block name ("" for the root): branches}."""
+    found: dict[str, int] = {}
+    for r in records:
+        if r.op.startswith(("aten.cat", "aten.stack")) and r.inputs >= FRAGMENT_BRANCHES:
+            found[r.module] = max(found.get(r.module, 0), r.inputs)
+    for name, m in modules.items():
+        if name and not isinstance(m, (nn.Sequential, nn.ModuleList)) and _own_convs(m) >= FRAGMENT_CONVS:
+            found.setdefault(name, FRAGMENT_BRANCHES)
+    return found
+
+
+def _fragment_mask(context: Context, block: str) -> pd.Series:
+    """The profile rows of a fragmented block; for the root, its own ops and the branch lists it holds."""
+    if block:
+        return context.layers["layer"].map(lambda layer: layer == block or layer.startswith(block + "."))
+    lists = [n for n, m in context.model.named_children() if isinstance(m, (nn.ModuleList, nn.ModuleDict))]
+    return context.layers["layer"].map(lambda layer: layer == "(model)"
+                                       or any(layer.startswith(n + ".") for n in lists))
+
+
+def _g3(context: Context) -> dict | None:
+    """G3: fragmented blocks, anywhere in the graph — judged by lesson 04's own pair on this machine (4 parallel
+    fragments against one conv, at the blocks' map size)."""
+    fragmented = _fragmented(context.modules, context.records)
+    if not fragmented:
+        return None
+    mask = pd.Series(False, index=context.layers.index)
+    for block in fragmented:
+        mask |= _fragment_mask(context, block)
+    share = context.share(mask)
+    if not _stands_out(share, GROUP_SHARE):
+        return None
+    names = [b or "the network's own forward" for b in fragmented]
+    gain = _not_estimated("not measured (measure=False)")
+    if context.measure:
+        sides = [s[-1] for s in context.layers.loc[mask, "out_shape"] if len(s) == 4]
+        side = max(1, int(sorted(sides)[len(sides) // 2])) if sides else 28
+        pair = {"one conv": guidelines.g3_candidate(1, False, CALIBRATION_BLOCKS, side),
+                "4 parallel fragments": guidelines.g3_candidate(4, True, CALIBRATION_BLOCKS, side)}
+        gain = _calibrated(context, share, pair, "4 parallel fragments", "04")
+        if gain is None:
+            return None  # fragments cost no clear extra time here
+    return _finding("G3: fragmented blocks", "04", _listed(names), share,
+                    f"{plural(len(names), 'block')} with {FRAGMENT_BRANCHES}+ branches or {FRAGMENT_CONVS}+ convs",
+                    "fewer, larger operators per block (merge branches)", gain)
+
+
+def _depthwise(context: Context) -> dict | None:
+    """Lesson 01: depthwise convs holding far more of the time than of the MACs."""
+    depthwise = context.layers["kind"].str.startswith("depthwise")
+    share = context.share(depthwise)
+    if not (_stands_out(share, DEPTHWISE_SHARE) and share.macs > 0 and share.time.value >= DEPTHWISE_FACTOR * share.macs):
+        return None
+    return _finding("depthwise convs far slower than their MACs", "01", _names(context.layers[depthwise]), share,
+                    f"{pct(share.time.value)} of the time for {pct(share.macs)} of the MACs "
+                    f"({share.time.value / share.macs:.1f}×)", "wider depthwise stages, fewer of them, or plain "
+                    "convs where the maps are small (lessons 01, 08)",
+                    _not_estimated("which redesign fits is the designer's choice; time each one (lesson 08)"))
 
 
 def _early_layers(layers: pd.DataFrame, modules: dict, shape: tuple) -> pd.Series:
@@ -282,61 +472,89 @@ def _early_layers(layers: pd.DataFrame, modules: dict, shape: tuple) -> pd.Serie
     return layers.apply(early, axis=1).astype(bool)
 
 
-def _measured_fixes(model, x, device, threads, layers, measure, compile, steps) -> dict:
-    """The changes effedu can make itself, each timed interleaved against the original on a copy."""
-    found, fine = [], []
+def _early(context: Context) -> dict | None:
+    """Lessons 07/08: small kernels on large early maps. Tried on a copy: the first such conv with twice its
+    stride (a quarter of the positions after it) — a different network, timed if its output keeps its shape."""
+    early = _early_layers(context.layers, context.modules, context.shape)
+    share = context.share(early)
+    if not _stands_out(share, EARLY_SHARE):
+        return None
+    first = next((n for n in context.layers.loc[early, "layer"] if n in context.convs), None)
+    gain = (_different_network(context, {first: lambda c: _conv_like(c, stride=tuple(2 * s for s in c.stride))},
+                               f"conv {first} at twice its stride") if first else _not_estimated("no conv to stride"))
+    return _finding("large early maps with small kernels", "07", _names(context.layers[early]), share,
+                    f"{pct(share.time.value)} of the time above 1/4 of the input's resolution",
+                    "shrink the map faster: a strided or large-kernel stem (FaceBoxes' RDCL, lesson 07)", gain)
+
+
+RULES = [Rule("bottleneck cost", "06", _bottleneck), Rule("G1", "06", _g1), Rule("G2", "04", _g2),
+         Rule("G3", "04", _g3), Rule("depthwise", "01", _depthwise), Rule("early resolution", "07", _early)]
+
+
+# --- output-preserving changes: checked equal, then timed ---------------------------------------------------------
+
+def _output_preserving(model: nn.Module, compile: bool) -> list[tuple]:
+    """(guideline, lesson, where, op classes it changes, name, suggestion, change) for each output-preserving
+    change that applies to ``model``."""
     norms = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
     out_of_place = [m for m in model.modules() if isinstance(m, (nn.ReLU, nn.ReLU6)) and not m.inplace]
-    elementwise = layers["op_class"].isin(profiling.ELEMENTWISE_CLASSES)
-    share = profiling.share_of(layers, elementwise)
-    by_class = layers["op_class"]
-    candidates = []  # (guideline, lesson, where, the layers it changes, name, suggestion, build)
+    branched = [m for m in model.modules() if hasattr(m, "reparameterized")]
+    changes = []
     if norms:
-        candidates.append(("unfolded BatchNorm", "05", plural(len(norms), "BatchNorm layer"), by_class == "BatchNorm",
-                           "BatchNorm folded", "fold BatchNorm into the convolutions (transforms.fold_batchnorm)",
-                           lambda: transforms.fold_batchnorm(model)))
+        changes.append(("unfolded BatchNorm", "05", plural(len(norms), "BatchNorm layer"), ["BatchNorm"],
+                        "BatchNorm folded", "fold BatchNorm into the convolutions (transforms.fold_batchnorm)",
+                        transforms.fold_batchnorm))
     if out_of_place:
-        candidates.append(("out-of-place activations", "05", plural(len(out_of_place), "ReLU layer"),
-                           by_class == "activation", "in-place ReLUs",
-                           "in-place activations (transforms.inplace_activations)",
-                           lambda: transforms.inplace_activations(model)))
-    candidates.append(("memory layout", "00", "the convolutions", by_class.isin(["conv / linear", "depthwise conv"]),
-                       "channels-last", "channels-last memory (transforms.ChannelsLast)",
-                       lambda: transforms.ChannelsLast(model)))
-    for guideline, lesson, where, rows, name, suggestion, build in candidates:
-        concerned = profiling.share_of(layers, rows)
-        if not measure:
+        changes.append(("out-of-place activations", "05", plural(len(out_of_place), "ReLU layer"), ["activation"],
+                        "in-place ReLUs", "in-place activations (transforms.inplace_activations)",
+                        transforms.inplace_activations))
+    if branched:
+        changes.append(("training-time branches at inference", "11", plural(len(branched), "re-parameterizable block"),
+                        None, "re-parameterized", "fold the branches (transforms.reparameterize)",
+                        lambda m: blocks.fuse_branches(copy.deepcopy(m))))
+    changes.append(("memory layout", "00", "the convolutions", ["conv / linear", "depthwise conv"], "channels-last",
+                    "channels-last memory (transforms.ChannelsLast)", transforms.ChannelsLast))
+    if compile:
+        changes.append(("operator fusion", "05", "the whole network", None, "compiled",
+                        "torch.compile the model for deployment", None))
+    return changes
+
+
+def _measured_fixes(context: Context, compile: bool) -> dict:
+    """The output-preserving changes effedu can make itself: each checked equal on a copy first (refused and not
+    timed if its outputs move), then timed interleaved against the original; advice only where clearly faster."""
+    found, fine, skipped = [], [], []
+    for guideline, lesson, where, classes, name, suggestion, change in _output_preserving(context.model, compile):
+        concerned = context.share(context.layers["op_class"].isin(classes) if classes
+                                  else pd.Series(True, index=context.layers.index))
+        if not context.measure:
             if guideline != "memory layout":
                 found.append(_finding(guideline, lesson, where, concerned, "the change was not timed", suggestion,
-                                      None, "not measured (measure=False)"))
+                                      _not_estimated("not measured (measure=False)")))
             continue
-        steps.update()
-        frame = compare_latency({"original": model, name: build()}, x, device=device, threads=threads,
-                                budget_s=FIX_BUDGET_S, counts=False)
+        context.steps.update()
+        if change is None:  # torch.compile: compiled once, its outputs checked, then timed
+            frame, reason = transforms.compile_comparison(copy.deepcopy(context.model), context.x,
+                                                          device=context.device, threads=context.threads,
+                                                          check=True)
+            if frame is None:
+                (skipped if "changed the outputs" in reason else fine).append(f"{guideline} ({reason})")
+                continue
+            name = "compiled"
+        else:
+            built, reason = transforms.checked(change, context.model, context.x, what=name)
+            if built is None:
+                skipped.append(reason)
+                continue
+            frame = _timed(context, {"original": context.model, name: built}, context.x)
         judged = verdict.speed(frame, name)
-        if judged.outcome == verdict.FASTER:  # only a change that clearly helped is advice
-            saved = 1 - judged.numbers["range"]
-            found.append(_finding(guideline, lesson, where, concerned, judged.text, suggestion, saved.value,
-                                  f"measured: {pct(saved.lo, True)}–{pct(saved.hi, True)} of the time saved"))
-        else:
+        if judged.outcome != verdict.FASTER:  # only a change that clearly helped is advice
             fine.append(guideline)
-    if compile and measure:
-        steps.update()
-        frame, reason = transforms.compile_comparison(copy.deepcopy(model), x, device=device, threads=threads)
-        judged = verdict.speed(frame, "compiled") if frame is not None else None
-        if judged is not None and judged.outcome == verdict.FASTER:
-            saved = 1 - judged.numbers["range"]
-            found.append(_finding("operator fusion", "05", "the whole network", share, judged.text,
-                                  "torch.compile the model for deployment", saved.value,
-                                  f"measured: {pct(saved.lo, True)}–{pct(saved.hi, True)}"))
-        else:
-            fine.append("operator fusion" + (f" ({reason})" if reason else ""))
-    if _stands_out(share, ELEMENTWISE_SHARE) and not any(f["lesson"] == "05" for f in found):
-        found.append(_finding("G4: elementwise operators", "05", _names(layers[elementwise]), share,
-                              f"{pct(share.time.value)} of the time at 0 MACs", "fuse or remove elementwise work "
-                              "(fold BatchNorm, fewer activations and adds on small maps)", None,
-                              "not estimated: the measured remedies above did not clearly help"))
-    return {"findings": found, "checked": fine}
+            continue
+        found.append(_finding(guideline, lesson, where, concerned, judged.text, suggestion,
+                              Gain("measured", 1 - judged.numbers["range"], OUTPUTS_CHECKED,
+                                   f"saves {pct_range(1 - judged.numbers['range'])} of the time (95 % interval)")))
+    return {"findings": found, "checked": fine, "skipped": skipped}
 
 
 def build_from(spec: str) -> nn.Module:

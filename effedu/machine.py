@@ -98,8 +98,8 @@ def allocator() -> dict:
         settings = _pinned and f"pinned by effedu ({_pinned})" or ", ".join(set_here) or "defaults"
         return {"library": library, "settings": settings, "pinned": bool(_pinned)}
     if system == "Darwin":
-        return {"library": "macOS libmalloc", "settings": "defaults (large blocks come from the OS; their pages "
-                "are reused across frees, unlike glibc's mapped blocks)", "pinned": False}
+        return {"library": "macOS libmalloc", "settings": "defaults (effedu pins nothing here; whether large "
+                "blocks are page-faulted afresh on every forward shows in the faults column)", "pinned": False}
     if system == "Windows":
         return {"library": "PyTorch's CPU allocator (mimalloc on Windows since PyTorch 2.1)", "settings": "defaults",
                 "pinned": False}

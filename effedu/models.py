@@ -463,7 +463,10 @@ PUBLISHED = {
 
 # After the essay (lesson 11), deploy forms where training and inference differ: MACs in millions at 224×224,
 # params in millions, as the papers print them — each checked against the paper text in the course's research
-# note ([V]: read there) or only from the authors' README ([R]). effedu's counts equal timm 1.0's implementations.
+# note ([V]: read there) or only from the authors' README ([R]). effedu's counts equal timm 1.0's implementations,
+# and each rounds to the paper's figure (tests/test_models.py): no paper and timm disagreed on these five; where
+# a table is silent (MobileNetV4's BatchNorm placement, ConvNeXt's LayerNorm eps) effedu follows timm, the
+# implementation the papers' authors released or endorsed.
 RECENT_MODELS = {
     "RepVGG-A0": lambda: repvgg_a0(deploy=True), "MobileOne-S0": lambda: mobileone_s0(deploy=True),
     "FasterNet-T0": fasternet_t0, "MobileNetV4-Conv-S": mobilenetv4_conv_small, "ConvNeXt-T": convnext_tiny,

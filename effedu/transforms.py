@@ -199,15 +199,23 @@ def try_compile(model: nn.Module, x: InputLike, *, device: Device = None) -> tup
 
 
 def compile_comparison(model: nn.Module, x: InputLike, *, device: Device = None, threads: int | None = 1,
-                       budget_s: float = 0.8) -> tuple[pd.DataFrame | None, str]:
+                       budget_s: float = 0.8, check: bool = False) -> tuple[pd.DataFrame | None, str]:
     """Eager against compiled ``model``, timed interleaved on ``device`` — compiling, the first compiled run and
     the timing all inside one guard, so a machine that cannot compile gets (None, the reason), never an
-    exception half-way through a lesson."""
+    exception half-way through a lesson. ``check``: the compiled copy's outputs are first compared with the eager
+    model's (relative difference ≤ ``SAME_OUTPUTS``, TF32 off, in the model's own precision: the compiler runs the
+    same graph with the same weights, so only rounding may differ) and a copy that fails is not timed."""
     target = resolve_device(device, model)
     compiled, reason = try_compile(model, x, device=target)
     if compiled is None:
         return None, reason
     eager = copy.deepcopy(model).to(target).eval()
+    if check:
+        with _exact_arithmetic(target):
+            difference = relative_difference(eager, compiled, make_input(x, target))
+        if not difference <= SAME_OUTPUTS:
+            return None, (f"torch.compile changed the outputs (relative difference {difference:.1e}, more than "
+                          f"{SAME_OUTPUTS:g}): skipped — it would time a different network")
     try:
         frame = compare_latency({"eager": eager, "compiled": compiled}, x, threads=threads, device=target,
                                 budget_s=budget_s, counts=False)

@@ -1,5 +1,6 @@
 """The design advisor: each finding detected on a network built to break exactly that guideline and not on one
 built to respect it; the model left untouched; clear errors; the command and its HTML report."""
+import copy
 import subprocess
 import sys
 from pathlib import Path
@@ -10,7 +11,7 @@ from helpers import Raising, small_cnn
 from torch import nn
 
 import effedu
-from effedu import advisor, blocks, guidelines
+from effedu import advisor, blocks, guidelines, transforms
 
 pytestmark = pytest.mark.slow  # each case profiles a network and times the changes: seconds each
 ROOT = Path(__file__).resolve().parents[1]
@@ -65,14 +66,100 @@ def test_a_clean_network_gets_nothing_stands_out():
 
 
 @pytest.mark.serial  # needs a change that is clearly faster: no other test may share the cores
-def test_measured_findings_are_timed_and_said_to_be_measured():
+def test_measured_and_estimated_gains_never_share_a_column_or_a_sentence():
     frame = effedu.advise(effedu.models.mobilenet_v2(0.5), (1, 3, 96, 96), progress=False)
-    measured = frame[frame["gain_kind"].str.startswith("measured")]
-    assert not measured.empty and (measured["expected_gain"] > 0).all()
-    assert all("faster" in s for s in measured["sentence"])  # reported only where the change clearly helped
-    estimated = frame[frame["gain_kind"].str.startswith(("estimate", "not"))]
-    assert all("estimate" in kind or "not" in kind for kind in estimated["gain_kind"])
+    measured = frame[frame["measured_gain"].notna()]
+    assert not measured.empty and (measured["measured_gain"] > 0).all()
+    checked = measured[measured["change"] == advisor.OUTPUTS_CHECKED]
+    assert all("faster" in s for s in checked["sentence"])  # an output-preserving fix is advice only when faster
+    estimated = frame[frame["estimated_gain"].notna()]
+    assert all("estimate, not a measurement" in s for s in estimated["sentence"])
+    assert not (frame["measured_gain"].notna() & frame["estimated_gain"].notna()).any()
+    assert all("estimate" not in s for s in measured["sentence"])
     assert list(frame["time_share"]) == sorted(frame["time_share"], reverse=True)
+
+
+class RootBranches(nn.Module):
+    """Four parallel branches kept in a ModuleList and concatenated in the model's own forward (not in a block)."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = conv(32, 128)
+        self.branches = nn.ModuleList(conv(128, 32) for _ in range(4))
+        self.head = conv(128, 128)
+
+    def forward(self, x):
+        x = self.stem(x)
+        return self.head(torch.cat([branch(x) for branch in self.branches], 1))
+
+
+def test_fragmentation_in_the_models_own_forward_is_found():
+    frame = effedu.advise(RootBranches(), (1, 32, 28, 28), progress=False, measure=False)
+    row = frame[frame["guideline"] == "G3: fragmented blocks"]
+    assert len(row) == 1 and "the network's own forward" in row["where"].iloc[0]
+
+
+@pytest.mark.parametrize("groups", [3, 8])
+def test_grouped_pointwise_convs_of_shufflenet_v1_are_found(groups):
+    found = guidelines_found(effedu.models.shufflenet_v1(groups=groups), (1, 3, 96, 96))
+    assert "G2: many groups in 1×1 convs" in found
+
+
+class BatchNormAct2d(nn.BatchNorm2d):
+    """timm's pattern — a BatchNorm with its activation inside as a child module (written here: no timm)."""
+
+    def __init__(self, channels):
+        super().__init__(channels)
+        self.act = nn.ReLU()
+
+    def forward(self, x):
+        return self.act(super().forward(x))
+
+
+def spy_on_timing(monkeypatch) -> list[str]:
+    """Every candidate name the advisor times, in order."""
+    timed, real = [], advisor.compare_latency
+
+    def recording(candidates, *args, **kwargs):
+        timed.extend(candidates)
+        return real(candidates, *args, **kwargs)
+    monkeypatch.setattr(advisor, "compare_latency", recording)
+    return timed
+
+
+def test_a_change_that_alters_the_outputs_is_skipped_not_timed(monkeypatch):
+    def loses_the_activation(model):  # what a naive fold did to timm's BatchNormAct2d
+        changed = copy.deepcopy(model).eval()
+        changed[1] = nn.Identity()
+        return changed
+
+    monkeypatch.setattr(transforms, "fold_batchnorm", loses_the_activation)
+    timed = spy_on_timing(monkeypatch)
+    model = nn.Sequential(conv(16, 32, 3), BatchNormAct2d(32), conv(32, 32, 3))
+    frame = effedu.advise(model, (1, 16, 28, 28), progress=False)
+    assert "BatchNorm folded" not in timed and "unfolded BatchNorm" not in set(frame["guideline"])
+    assert any(reason.startswith("BatchNorm folded changed the outputs") for reason in frame.attrs["skipped"])
+    assert "Not timed: BatchNorm folded changed the outputs" in frame.attrs["summary"]
+
+
+def test_every_timed_copy_was_checked_or_is_labelled_a_different_network(monkeypatch):
+    timed = spy_on_timing(monkeypatch)
+    passed, real_checked = [], transforms.checked
+
+    def recording(change, model, x, **kwargs):
+        built, reason = real_checked(change, model, x, **kwargs)
+        if built is not None:
+            passed.append(kwargs.get("what"))
+        return built, reason
+    monkeypatch.setattr(transforms, "checked", recording)
+    frame = effedu.advise(effedu.models.slow_digits_net(), (1, 1, 16, 16), progress=False)
+    preserving = {"BatchNorm folded", "in-place ReLUs", "channels-last", "re-parameterized"}
+    assert {name for name in timed if name in preserving} <= set(passed) and passed
+    copies = frame[frame["measured_gain"].notna()]
+    assert set(copies["change"]) <= {advisor.OUTPUTS_CHECKED, advisor.DIFFERENT_NETWORK}
+    different = frame[frame["change"] == advisor.DIFFERENT_NETWORK]
+    assert not different.empty  # the slow network's 8-group 1×1 convs are tried dense on a copy
+    assert all(advisor.DIFFERENT_NETWORK in s for s in different["sentence"])
 
 
 def test_the_model_is_left_exactly_as_it_was():

@@ -202,3 +202,18 @@ def test_importing_effedu_changes_no_global_state_and_loads_no_compiler():
             "assert not loaded, loaded[:3]\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-1500:]
+
+
+GUIDE_SECTIONS = ("## Plan (minutes)", "## Answers to the Predict cells", "## Things to try", "## Discussion questions",
+                  "## What the class is likely to see", "## Noise", "## When a machine contradicts the paper",
+                  "## Exercise answers", "## Known limitations")
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
+def test_every_lesson_has_a_guide_with_every_section_and_a_readme_row(notebook):
+    guide = ROOT / "instructor" / f"{notebook.stem}.md"
+    assert guide.exists(), f"no instructor guide for {notebook.name}"
+    text = guide.read_text(encoding="utf-8")
+    missing = [section for section in GUIDE_SECTIONS if section not in text]
+    assert not missing, f"{guide.name} lacks {missing}"
+    assert f"| {notebook.name[:2]} | `{notebook.name}` |" in (ROOT / "README.md").read_text(encoding="utf-8")

@@ -109,3 +109,44 @@ def test_relative_difference_catches_a_wrong_fold():
     with torch.no_grad():
         first_conv.bias.add_(0.05)  # a fold that got one shift wrong
     assert transforms.relative_difference(model, broken, (1, 3, 64, 64)) > 1e-3
+
+
+class BatchNormAct2d(nn.BatchNorm2d):
+    """timm's pattern — a BatchNorm with its activation inside as a child module (written here: no timm)."""
+
+    def __init__(self, channels):
+        super().__init__(channels)
+        self.act = nn.ReLU()
+
+    def forward(self, x):
+        return self.act(super().forward(x))
+
+
+class BatchNormThenRelu(nn.BatchNorm2d):
+    """A subclass whose extra behaviour is code, not a child module: it cannot be carried over."""
+
+    def forward(self, x):
+        return super().forward(x).relu()
+
+
+@pytest.mark.parametrize("norm", [BatchNormAct2d, BatchNormThenRelu])
+def test_folding_a_batchnorm_subclass_keeps_its_behaviour(norm):
+    model = nn.Sequential(nn.Conv2d(3, 8, 3, bias=False), norm(8), nn.Conv2d(8, 8, 3))
+    folded, reason = transforms.checked(transforms.fold_batchnorm, model, (1, 3, 16, 16))
+    assert folded is not None and reason == ""
+    stem = folded[:2].eval()
+    with torch.no_grad():
+        assert stem(torch.randn(4, 3, 16, 16)).min() >= 0  # the activation survived the fold
+    folded_norms = [m for m in folded.modules() if isinstance(m, nn.BatchNorm2d)]
+    assert len(folded_norms) == (0 if norm is BatchNormAct2d else 1)  # code it cannot carry over stays unfolded
+
+
+def test_checked_refuses_a_change_that_alters_the_outputs():
+    def drops_every_norm(model):  # the bug the advisor once had on timm's BatchNormAct2d: the activation lost
+        changed = transforms.fold_batchnorm(model)
+        changed[1] = nn.Identity()
+        return changed
+
+    model = nn.Sequential(nn.Conv2d(3, 8, 3, bias=False), BatchNormAct2d(8), nn.Conv2d(8, 8, 3))
+    built, reason = transforms.checked(drops_every_norm, model, (1, 3, 16, 16), what="BatchNorm folded")
+    assert built is None and reason.startswith("BatchNorm folded changed the outputs") and "skipped" in reason
