@@ -10,7 +10,8 @@
     python3 course.py reference  # run every lesson, write instructor/reference/<machine>.md
     python3 course.py scorecard  # the course's headline experiments on this machine → a table and a JSON file
     python3 course.py class F…   # merge a room's scorecard files into one HTML page
-    python3 course.py html       # every lesson, executed here, as a static site in site/
+    python3 course.py html       # every lesson, executed here, as a static site in site/ (--student: no solutions)
+    python3 course.py release --out DIR  # DIR/student (the course without answers) + DIR/nbgrader (assignments)
 
 Standard library only, on Linux, macOS and Windows (``py course.py …`` there). Everything is installed into
 ``.venv`` inside this folder with the pinned versions of ``constraints.txt``; a second run skips the install when
@@ -368,6 +369,8 @@ def test(extra: list[str]) -> None:
     user's folders. The student copies are also checked statically (tests/test_project.py); ``--student-copies``
     runs them under nbval as well, for a machine without Chromium."""
     doctor()
+    if not (ROOT / "tests").exists():
+        sys.exit("course.py test: this folder is a student release: the tests (which hold the answers) are not in it")
     python = install(with_tests=True)
     build = ROOT / "build"
     paths = ["tests", "notebooks"]
@@ -400,10 +403,20 @@ def kit(command: str):
     return go
 
 
+def release(extra: list[str]) -> None:
+    """The gradable release (tools/release.py, with the course's own Python): the student course and the nbgrader
+    assignments. Only the full project has it — a student release holds no answers to release."""
+    tool = ROOT / "tools" / "release.py"
+    if not tool.exists():
+        sys.exit("course.py release: this folder is a student release (no solutions in it): run it in the project")
+    python = install(with_tests=False)
+    run(python, tool, *extra)
+
+
 def main() -> None:
     commands = {"lab": lab, "test": test, "doctor": doctor, "install": lambda _: install(), "student": student,
                 "update": update, "reference": kit("reference"), "scorecard": kit("scorecard"),
-                "class": kit("class"), "html": kit("html")}
+                "class": kit("class"), "html": kit("html"), "release": release}
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("command", choices=list(commands))
     args, extra = parser.parse_known_args()

@@ -3,7 +3,7 @@
     python -m effedu scorecard [--out FILE] [--device cpu|cuda]
     python -m effedu class FILE [FILE …] [--out PAGE]
     python -m effedu reference [--lessons 00 01 …]
-    python -m effedu html [--lessons 00 01 …]
+    python -m effedu html [--lessons 00 01 …] [--student]
     python -m effedu advise PACKAGE.MODULE:FUNCTION --input 1,3,224,224 [--device cuda] [--threads N] [--html FILE]
 """
 from __future__ import annotations
@@ -33,6 +33,8 @@ def main(argv: list[str] | None = None) -> int:
         sub = commands.add_parser(name, help=f"run the lessons: {name}")
         sub.add_argument("--lessons", nargs="*", help="lesson numbers, e.g. 00 03 (default: all)")
         sub.add_argument("--out-dir", help="where to write (default: instructor/reference or site)")
+        if name == "html":
+            sub.add_argument("--student", action="store_true", help="the student edition: no solutions")
     advise = commands.add_parser("advise", help="the design advisor on any CNN")
     advise.add_argument("model", help="package.module:function that returns the model, e.g. effedu.models:resnet50")
     advise.add_argument("--input", required=True, help="the input shape, e.g. 1,3,224,224")
@@ -90,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
 
         where = {"out_dir": Path(args.out_dir)} if args.out_dir else {}
         target = (lessons.reference(args.lessons, **where) if args.command == "reference"
-                  else lessons.site(args.lessons, **where))
+                  else lessons.site(args.lessons, student=args.student, **where))
         print(f"wrote {target}")
     return 0
 

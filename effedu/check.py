@@ -92,11 +92,13 @@ def _compare(key: str, answer: Any, expected: Any, hint: str, rel: float = 0.0) 
 
 # --- lesson 00: three goals -----------------------------------------------------------------------------
 
-@exercise("00.1", "MACs of nn.Conv2d(64, 128, kernel_size=3, padding=1) on a (1, 64, 56, 56) input?")
-def _conv_macs(answer):
-    expected = count_macs(nn.Conv2d(64, 128, kernel_size=3, padding=1), (1, 64, 56, 56))
+@exercise("00.1", "In how many multiply-accumulates does each weight of nn.Conv2d(64, 128, kernel_size=3, padding=1, "
+                  "bias=False) take part on a (1, 64, 56, 56) input (its MACs ÷ its parameters)?")
+def _macs_per_weight(answer):
+    conv, shape = nn.Conv2d(64, 128, kernel_size=3, padding=1, bias=False), (1, 64, 56, 56)
+    expected = count_macs(conv, shape) // count_params(conv)  # exact: every weight meets every output position
     return _compare("00.1", answer, expected,
-                    "every output element (H_out·W_out·C_out of them) needs C_in·k·k multiply-accumulates")
+                    "MACs = H_out·W_out·C_out·C_in·k², weights = C_out·C_in·k²: divide, and most of it cancels")
 
 
 @exercise("00.2", "Which has more parameters, and which more MACs: nn.Linear(2048, 1000) on a (1, 2048) "
@@ -150,11 +152,20 @@ def _separable_ratio(answer):
     return _compare("01.1", answer, expected, "MobileNetV1 Eq. 5: 1/N + 1/k²", rel=5e-3)
 
 
-@exercise("01.2", "How many parameters does effedu.blocks.DepthwiseSeparable(32, 64) have, BatchNorm included?")
-def _separable_params(answer):
+@exercise("01.2", "The smallest number of output channels N for which the pointwise 1×1 conv of "
+                  "effedu.blocks.DepthwiseSeparable(32, N) (3×3, stride 1) does at least 90 % of the block's MACs?")
+def _pointwise_dominates(answer):
+    def pointwise_share_at_least_90(n: int) -> bool:
+        shares = count_by_kind(DepthwiseSeparable(32, n), (1, 32, 7, 7))["macs"]
+        return 10 * shares["pointwise 1×1"] >= 9 * shares.sum()  # integers: no rounding at exactly 90 %
 
-    return _compare("01.2", answer, count_params(DepthwiseSeparable(32, 64)),
-                    "C_in·k² + C_in·C_out, plus 2 per BatchNorm channel (γ and β) on both convs")
+    low, high = 1, 1024  # the share grows with N: bisect for the first N that reaches 90 %
+    while low < high:
+        middle = (low + high) // 2
+        low, high = (low, middle) if pointwise_share_at_least_90(middle) else (middle + 1, high)
+    expected = low
+    return _compare("01.2", answer, expected,
+                    "per position the depthwise conv does M·9 MACs and the pointwise one M·N: solve N/(N + 9) ≥ 0.9")
 
 
 @exercise("01.3", "Arithmetic intensity (FLOPs per byte moved, FLOPs = 2·MACs) of a bias-free 1×1 conv 128 → 128 "
@@ -207,9 +218,9 @@ def _break_even_rank(answer):
 
 # --- lesson 03: pointwise group convolution and channel shuffle -------------------------------------------
 
-@exercise("03.1", "MACs of a 1×1 conv 480 → 480 in 4 groups on a (1, 480, 14, 14) input?")
+@exercise("03.1", "MACs of a 1×1 conv 384 → 384 in 8 groups on a (1, 384, 14, 14) input?")
 def _group_macs(answer):
-    return _compare("03.1", answer, count_macs(nn.Conv2d(480, 480, 1, groups=4, bias=False), (1, 480, 14, 14)),
+    return _compare("03.1", answer, count_macs(nn.Conv2d(384, 384, 1, groups=8, bias=False), (1, 384, 14, 14)),
                     "H·W·C_in·C_out / g")
 
 
@@ -277,19 +288,21 @@ def _resnext_share(answer):
     return _compare("06.1", answer, float(expected), "per position: 2·256·128 against 9·128·128/8", rel=5e-3)
 
 
-@exercise("06.2", "Elements moved by one bias-free 1×1 conv 74 → 222 on a (1, 74, 56, 56) input (G1 at about 1:3)?")
+@exercise("06.2", "Elements moved by one bias-free 1×1 conv 74 → 222 on a (1, 74, 28, 28) input (G1 at about 1:3)?")
 def _g1_elements(answer):
-    return _compare("06.2", answer, memory_traffic(nn.Conv2d(74, 222, 1, bias=False), (1, 74, 56, 56)) // 4,
+    return _compare("06.2", answer, memory_traffic(nn.Conv2d(74, 222, 1, bias=False), (1, 74, 28, 28)) // 4,
                     "hw·(c1 + c2) + c1·c2")
 
 
 # --- lesson 07: large kernels early -----------------------------------------------------------------------
 
-@exercise("07.1", "Receptive field, in input pixels, of effedu.blocks.RDCL(kernels=(5, 3)) — a 5×5 s4 conv, pool 3×3 "
-                  "s2, 3×3 s2 conv, pool 3×3 s2?")
+@exercise("07.1", "Receptive field, in input pixels, of the RDCL followed by the deepest branch of FaceBoxes' first "
+                  "Inception module (a 1×1 conv, then two 3×3 convs, all stride 1)?")
 def _rdcl_field(answer):
-    return _compare("07.1", answer, receptive_field(RDCL(kernels=(5, 3)))[0],
-                    "each layer adds (k − 1) × (the product of the strides before it)")
+    from .blocks import FaceBoxesInception
+
+    return _compare("07.1", answer, receptive_field(nn.Sequential(RDCL(), FaceBoxesInception(128).branch33))[0],
+                    "each layer adds (k − 1) × (the product of the strides before it): after the RDCL that is 32")
 
 
 @exercise("07.2", "MACs of RDCL's first conv (24 filters, 7×7, stride 4, on RGB) at VGA, a (1, 3, 480, 640) input?")
@@ -392,6 +405,82 @@ def _partial_macs(answer):
                     "H·W·k²·(C/4)·(C/4): the untouched channels cost nothing")
 
 
+# --- "write it yourself" exercises: the answer is a function, checked on the example the question shows ----------
+# (graded versions call it on cases the lesson never shows, with effedu's own version switched off: effedu.grading)
+
+def _function_answer(key: str, answer: Any, name: str) -> CheckResult | None:
+    """None when ``answer`` is a function to check; else why not (a stub still returns None, or ``...``)."""
+    if not callable(answer):
+        return CheckResult(key, False, f"expected your function {name}, got {answer!r}")
+    return None
+
+
+def _called(key: str, function: Callable, *args: Any) -> tuple[Any, CheckResult | None]:
+    """Call the student's function; a stub (returns None or ...) reads as not answered, an exception as a hint."""
+    try:
+        result = function(*args)
+    except Exception as err:  # noqa: BLE001 — the student's code: say what went wrong, never raise
+        return None, CheckResult(key, False, f"your function raised {type(err).__name__}: {err}")
+    if _unanswered(result):
+        return None, CheckResult(key, False, "not answered yet — write the function body and run the cell again")
+    return result, None
+
+
+FOLD_EXAMPLE = {"weight": [[[[1.0]], [[2.0]]], [[[-1.0]], [[0.5]]]], "bias": [0.5, -1.0], "mean": [1.0, -2.0],
+                "var": [4.0, 0.25], "gamma": [2.0, 1.0], "beta": [0.0, 3.0], "eps": 0.0}
+
+
+@exercise("11.3", "Write fold_batchnorm(weight, bias, mean, var, gamma, beta, eps) → (weight, bias): the conv that "
+                  "equals a conv (weight, bias) followed by an inference BatchNorm (mean, var, gamma, beta, eps). "
+                  "Checked on effedu.check.FOLD_EXAMPLE.")
+def _fold_formula(answer):
+    import torch
+    from torch.nn.utils.fusion import fuse_conv_bn_weights
+
+    wrong = _function_answer("11.3", answer, "fold_batchnorm")
+    if wrong is not None:  # a CheckResult is falsy when it failed: test for its presence
+        return wrong
+    t = {name: torch.tensor(value) if name != "eps" else value for name, value in FOLD_EXAMPLE.items()}
+    result, wrong = _called("11.3", answer, t["weight"], t["bias"], t["mean"], t["var"], t["gamma"], t["beta"],
+                            t["eps"])
+    if wrong is not None:  # a CheckResult is falsy when it failed: test for its presence
+        return wrong
+    expected = fuse_conv_bn_weights(t["weight"], t["bias"], t["mean"], t["var"], t["eps"], t["gamma"], t["beta"])
+    try:
+        ok = all(torch.allclose(torch.as_tensor(mine, dtype=torch.float32), theirs.detach(), atol=1e-6)
+                 for mine, theirs in zip(result, expected)) and len(result) == 2
+    except (TypeError, RuntimeError, ValueError):
+        return CheckResult("11.3", False, f"expected a pair (weight, bias) of tensors, got {result!r}")
+    if ok:
+        return CheckResult("11.3", True, "correct: W' = W·γ/σ per output channel, b' = (b − μ)·γ/σ + β, "
+                                         "σ = √(var + eps)")
+    return CheckResult("11.3", False, "not quite. Hint: scale each output channel's weights by γ/σ with "
+                                      "σ = √(var + eps); the bias becomes (b − μ)·γ/σ + β")
+
+
+@exercise("11.4", "Write identity_kernel(channels) → a (channels, channels, 3, 3) tensor: the 3×3 conv kernel that "
+                  "passes its input through unchanged (RepVGG's identity branch as a conv). Checked at 4 channels.")
+def _identity_kernel(answer):
+    import torch
+
+    wrong = _function_answer("11.4", answer, "identity_kernel")
+    if wrong is not None:  # a CheckResult is falsy when it failed: test for its presence
+        return wrong
+    kernel, wrong = _called("11.4", answer, 4)
+    if wrong is not None:  # a CheckResult is falsy when it failed: test for its presence
+        return wrong
+    x = torch.randn(1, 4, 5, 5, generator=torch.Generator().manual_seed(0))
+    try:
+        same = torch.allclose(torch.nn.functional.conv2d(x, torch.as_tensor(kernel, dtype=x.dtype), padding=1), x)
+    except (TypeError, RuntimeError, ValueError) as err:
+        return CheckResult("11.4", False, f"expected a (4, 4, 3, 3) tensor, got {getattr(kernel, 'shape', kernel)!r}"
+                                          f" ({type(err).__name__})")
+    if same:
+        return CheckResult("11.4", True, "correct: a 1 at the centre of kernel [c, c], zero elsewhere")
+    return CheckResult("11.4", False, "not quite: convolved with padding 1 it must return its input. Hint: output "
+                                      "channel c copies input channel c from the centre tap only")
+
+
 # --- guesses: a prediction written before a measurement, compared with it afterwards ----------------------
 
 @dataclasses.dataclass
@@ -426,8 +515,10 @@ def _as_number(answer: Any, argument: str) -> float:
 def guess(answer: Any, measured: float, *, kind: str = "fraction", options: list | None = None) -> GuessResult:
     """Compare a student's guess with the measurement. ``kind``:
 
-    * ``"fraction"`` — a share or ratio: accepts 0.2, "20%", "20" or 20 (numbers above 1 read as percent);
+    * ``"fraction"`` — a share (0 to 1): accepts 0.2, "20%", "20" or 20 (numbers above 1 read as percent);
       says how many percentage points off it was;
+    * ``"ratio"`` — a time ratio (candidate ÷ baseline), which may be above 1 (a slow-down): 0.5, 1.5, "1.5×";
+      read as a percentage only when a "%" is typed ("50%" → 0.5); says by what factor it was off;
     * ``"factor"`` — a speed-up or ratio such as 3 or "3×"; says by what factor it was off;
     * ``"count"`` — a whole number (a rank, a channel count); says how far off it was;
     * ``"choice"`` — one of ``options`` (case-insensitive; "1", "2" … pick by position); right or not.
@@ -445,6 +536,15 @@ def guess(answer: Any, measured: float, *, kind: str = "fraction", options: list
             right = match == str(measured)
             return GuessResult(f"your guess: **{match}** — {'right' if right else f'measured: {measured}'}", match)
         value = _as_number(answer, "your guess")
+        if kind == "ratio":
+            if isinstance(answer, str) and answer.strip().endswith("%"):
+                value /= 100
+            if not value > 0:
+                raise ValueError(f"your guess must be a positive time ratio, got {answer!r}")
+            factor = value / measured
+            off = ("within 10 %" if abs(factor - 1) < 0.1 else
+                   f"{factor:.1f}× too high" if factor > 1 else f"{1 / factor:.1f}× too low")
+            return GuessResult(f"your guess: time ×{value:.3g} — measured ×{measured:.3g} ({off})", value, factor)
         if kind == "fraction":
             value = value / 100 if value > 1 else value
             points = (value - measured) * 100
@@ -464,4 +564,4 @@ def guess(answer: Any, measured: float, *, kind: str = "fraction", options: list
             return GuessResult(f"your guess {value:g}× — measured {measured:.2f}× ({off})", value, factor)
     except ValueError as err:
         return GuessResult(f"could not read the guess: {err}")
-    raise ValueError(f"kind must be 'fraction', 'factor', 'count' or 'choice', got {kind!r}")
+    raise ValueError(f"kind must be 'fraction', 'ratio', 'factor', 'count' or 'choice', got {kind!r}")

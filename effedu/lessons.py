@@ -2,7 +2,7 @@
 edition for readers without a kernel.
 
     python -m effedu reference [--lessons 00 01 …]   # → instructor/reference/<machine>.md
-    python -m effedu html [--lessons 00 01 …]        # → site/index.html and one page per lesson
+    python -m effedu html [--lessons 00 01 …] [--student]  # → site/index.html and one page per lesson
 
 Both execute the lessons with their reference solutions (``notebooks/``) top to bottom, as Restart & Run All
 does. The reference collects every sentence a lesson concluded (the ``effedu.verdict`` outputs, each with the
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime
 import html
+import importlib.util
 import re
 import time
 from pathlib import Path
@@ -39,9 +40,11 @@ def lesson_paths(selected: list[str] | None = None, folder: Path = ROOT / "noteb
     return chosen
 
 
-def execute(path: Path, timeout_s: int = 600) -> tuple[nbformat.NotebookNode, float]:
-    """Run one lesson top to bottom in a fresh kernel; returns the executed notebook and its run time (s)."""
-    notebook = nbformat.read(path, as_version=4)
+def execute(path: Path, timeout_s: int = 600, notebook: nbformat.NotebookNode | None = None
+            ) -> tuple[nbformat.NotebookNode, float]:
+    """Run one lesson (``notebook``, default the file at ``path``) top to bottom in a fresh kernel in ``path``'s
+    folder; returns the executed notebook and its run time (s)."""
+    notebook = notebook if notebook is not None else nbformat.read(path, as_version=4)
     started = time.perf_counter()
     NotebookClient(notebook, timeout=timeout_s, kernel_name="python3",
                    resources={"metadata": {"path": str(path.parent)}}).execute()
@@ -174,13 +177,23 @@ def static_page(notebook: nbformat.NotebookNode, line: str) -> str:
     return body
 
 
-def site(selected: list[str] | None = None, out_dir: Path = ROOT / "site") -> Path:
-    """Every lesson executed here, as HTML in ``out_dir``, with an index page listing them and the machine."""
+def student_notebook(path: Path) -> nbformat.NotebookNode:
+    """The lesson as a student gets it — ``course.py``'s own ``student_version`` (no solutions, no outputs), loaded
+    from the course folder so that there is one definition of a student copy."""
+    spec = importlib.util.spec_from_file_location("effedu_course", ROOT / "course.py")
+    course = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(course)
+    return nbformat.from_dict(course.student_version(path))
+
+
+def site(selected: list[str] | None = None, out_dir: Path = ROOT / "site", *, student: bool = False) -> Path:
+    """Every lesson executed here, as HTML in ``out_dir``, with an index page listing them and the machine.
+    ``student=True``: the student edition — the lessons without their solutions (a handout that answers nothing)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     line = machine_line()
     entries = []
     for path in lesson_paths(selected):
-        notebook, seconds = execute(path)
+        notebook, seconds = execute(path, notebook=student_notebook(path) if student else None)
         name = f"{path.stem}.html"
         lesson_title = title(notebook)
         (out_dir / name).write_text(static_page(notebook, line), encoding="utf-8")
