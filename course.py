@@ -59,12 +59,17 @@ def run(*command: object, **kwargs) -> None:
 
 # --- doctor: what this machine can and cannot do, before anything is installed -----------------------------
 
-def load_cpus():
-    """effedu/cpus.py, loaded by path: it counts usable CPUs with the standard library, before effedu is installed."""
-    spec = importlib.util.spec_from_file_location("effedu_cpus", ROOT / "effedu" / "cpus.py")
+def load_by_path(name: str):
+    """A standard-library-only module of effedu, loaded by path before effedu is installed."""
+    spec = importlib.util.spec_from_file_location(f"effedu_{name}", ROOT / "effedu" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def load_cpus():
+    """effedu/cpus.py: it counts usable CPUs with the standard library."""
+    return load_by_path("cpus")
 
 
 def machine_facts() -> dict:
@@ -127,7 +132,12 @@ def doctor_problems(facts: dict) -> list[tuple[str, str]]:
                               "Lessons time on one thread; \"all cores\" means these."))
     elif cores == 1:
         found.append(("note", "1 usable CPU core: the thread experiments have nothing to compare here."))
-    if facts["nvidia_gpu"]:
+    if facts["nvidia_gpu"] and facts["system"] == "Windows":
+        found.append(("note", "An NVIDIA GPU is visible, but the PyTorch wheel pip installs on Windows is the CPU "
+                              "build: the lessons measure on the CPU. For the GPU, install PyTorch's CUDA build into "
+                              ".venv (pytorch.org's Windows command, same version as constraints.txt), then run "
+                              "course.py again."))
+    elif facts["nvidia_gpu"]:
         found.append(("note", "An NVIDIA GPU is visible: the lessons measure on it (thread experiments stay on the "
                               "CPU)."))
     elif facts["system"] == "Darwin":
@@ -160,8 +170,11 @@ def cpu_index_reachable(timeout_s: float = 4.0) -> bool:
 
 def torch_source(facts: dict, reachable) -> tuple[list[str], str]:
     """pip arguments that choose the PyTorch build, and a sentence saying which and why."""
+    if facts["system"] == "Windows":
+        return [], "PyTorch: the default build from PyPI — on Windows the CPU build, even with an NVIDIA GPU."
     if facts["system"] != "Linux" or facts["nvidia_gpu"]:
-        return [], "PyTorch: the default build from PyPI (CUDA where there is an NVIDIA GPU)."
+        return [], ("PyTorch: the default build from PyPI (CUDA on Linux with an NVIDIA GPU; Apple's MPS on a "
+                    "Mac).")
     if reachable():
         return (["--index-url", TORCH_CPU_INDEX, "--extra-index-url", "https://pypi.org/simple"],
                 "PyTorch: the CPU build (no NVIDIA GPU here), a few hundred MB.")
@@ -242,22 +255,37 @@ def _sources(notebook: dict) -> dict[str, str]:
     return {cell["id"]: "".join(cell["source"]) for cell in notebook["cells"] if "id" in cell}
 
 
+CONFLICT_NOTE = ("**⚠ Update conflict.** You and the new version of the course both changed the cell above this "
+                 "note. Your version is above; the new version is below. Keep what you need, then delete the other "
+                 "cell and this note.")
+
+
 def merge_update(mine: dict, handed_out: dict | None, new: dict) -> tuple[dict, list[str]]:
     """The new lesson version with everything the student wrote carried over, by cell id: cells the student edited
     keep the student's text, cells the student added stay after the cell they followed. ``handed_out`` is the copy
     as the student received it (None for copies made before it was kept: then any cell that differs from the new
-    version counts as the student's). Returns the merged notebook and a line per carried cell."""
+    version counts as the student's). A cell both the student and the new version changed is a conflict: both
+    versions stay, the student's first, with a note between them. Returns the merged notebook and a line per carried
+    cell or conflict."""
     original = _sources(handed_out) if handed_out is not None else _sources(new)
     new_ids = {cell["id"] for cell in new["cells"]}
     edited = {cell["id"]: cell for cell in mine["cells"]
               if cell.get("id") in original and "".join(cell["source"]) != original[cell["id"]]}
     merged, notes = [], []
     for cell in new["cells"]:
-        if cell["id"] in edited:
-            merged.append(edited[cell["id"]])
-            notes.append(f"kept your version of cell {cell['id']}")
-        else:
+        if cell["id"] not in edited:
             merged.append(cell)
+            continue
+        merged.append(edited[cell["id"]])
+        if handed_out is not None and "".join(cell["source"]) != original[cell["id"]]:
+            # both changed it: keep both, visibly — the student's first, then a note, then the new version
+            merged.append({"cell_type": "markdown", "id": f"{cell['id']}-conflict", "metadata": {},
+                           "source": [CONFLICT_NOTE]})
+            merged.append({**cell, "id": f"{cell['id']}-new"})
+            notes.append(f"CONFLICT in cell {cell['id']}: you and the new version both changed it — both are in "
+                         "your copy (yours first, then the new one); keep what you need and delete the other")
+        else:
+            notes.append(f"kept your version of cell {cell['id']}")
     # cells the student added (or whose id the new version dropped): after the nearest earlier cell that survived
     for index, cell in enumerate(mine["cells"]):
         if cell.get("id") in original and cell.get("id") in new_ids:
@@ -295,6 +323,9 @@ def update(_: list[str] | None = None, target: Path = STUDENT, lessons: Path = N
         write_notebook(copy, merged)
         write_notebook(pristine, new)
         report.append(f"{lesson.name}: updated" + (f" ({'; '.join(notes)})" if notes else ""))
+    conflicts = sum(line.count("CONFLICT") for line in report)
+    if conflicts:
+        report.append(f"{conflicts} conflict(s): search your copies for \"Update conflict\" and choose, cell by cell")
     for line in report:
         print(line)
     return report
@@ -414,6 +445,7 @@ def release(extra: list[str]) -> None:
 
 
 def main() -> None:
+    load_by_path("_console").printable()  # a cp1252 console gets "x" for ✗, never a UnicodeEncodeError
     commands = {"lab": lab, "test": test, "doctor": doctor, "install": lambda _: install(), "student": student,
                 "update": update, "reference": kit("reference"), "scorecard": kit("scorecard"),
                 "class": kit("class"), "html": kit("html"), "release": release}

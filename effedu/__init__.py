@@ -4,7 +4,7 @@ Parameters, compute (MACs) and speed are three different goals; the only fair ju
 measurement on the hardware in front of you. This package holds the measuring tools, the blocks, the
 reference models, the verdicts, the widgets and the plots that the lessons in ``notebooks/`` call.
 """
-__version__ = "0.2.0"  # first: the tools (scorecard, reference) record it
+__version__ = "0.3.0"  # the one version number (pyproject reads it; CHANGELOG.md); first: the tools record it
 
 from . import (advisor, blocks, check, data, explorers, guidelines, machine, models, nas, plots, profiling, stats,
                structure, training, transforms, verdict, widgets)

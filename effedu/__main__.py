@@ -13,6 +13,8 @@ import json
 import sys
 from pathlib import Path
 
+from ._console import printable
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m effedu", description=__doc__,
@@ -27,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     card.add_argument("--one-process", action="store_true", help=argparse.SUPPRESS)  # a measuring child
     card.add_argument("--keys", nargs="*", help=argparse.SUPPRESS)
     merge = commands.add_parser("class", help="merge scorecard files into one HTML page")
-    merge.add_argument("files", nargs="+")
+    merge.add_argument("files", nargs="+", help="scorecard files, or folders holding them")
     merge.add_argument("--out", default="class-scorecard.html")
     for name in ("reference", "html"):
         sub = commands.add_parser(name, help=f"run the lessons: {name}")
@@ -43,6 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     advise.add_argument("--html", help="also write an HTML report with the time-share plot")
     advise.add_argument("--compile", action="store_true", help="also time torch.compile (tens of seconds)")
     args = parser.parse_args(argv)
+    printable()  # a cp1252 console gets stand-ins for ✗, ⚠ and →, never a UnicodeEncodeError
 
     if args.command == "scorecard":
         from . import scorecard  # `python -m effedu` has imported the package (torch too), not the compiler
@@ -58,8 +61,11 @@ def main(argv: list[str] | None = None) -> int:
         for line in scorecard.unstable_notes(result):
             print(f"unstable — {line}")
         print(f"allocator: {result['allocator']['library']}, {result['allocator']['settings']}")
-        out = Path(args.out or scorecard.default_name(result))
-        out.write_text(json.dumps(result, indent=1), encoding="utf-8")
+        try:
+            out = scorecard.save(result, Path(args.out) if args.out else None)
+        except FileExistsError as err:
+            print(f"effedu scorecard: {err}", file=sys.stderr)
+            return 2
         print(f"measured in {result['seconds']:.0f} s; saved {out} — share it with your instructor "
               "(it holds the machine description and the results, nothing else)")
     elif args.command == "class":

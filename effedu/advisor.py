@@ -1,4 +1,4 @@
-"""The design advisor: any CNN in, the course's guidelines checked on it, ranked by measured time.
+"""The design advisor: any CNN in, the course's guidelines checked on it, measured gains first.
 
     effedu.advise(model, (1, 3, 224, 224))      # a DataFrame, one row per finding
     python -m effedu advise effedu.models:resnet50 --input 1,3,224,224 [--html report.html]
@@ -20,8 +20,11 @@ measurements support. Every gain it quotes is one of three kinds, never confused
   micro-benchmark is timed on this machine at the layers' size, and the layers' time share is scaled by what it
   measured — never by a MAC or byte ratio alone. Otherwise the gain is "not estimated", and says why.
 
-Decisions go through the course's one rule (``stats.Range.vs``). A network where nothing stands out is told so. The
-model is left exactly as it was found.
+Decisions go through the course's one rule (``stats.Range.vs``). Findings come in ``ORDER`` (measured gains first,
+largest first); each gain is against the original alone, so gains do not add. A rule whose layers the network does
+not have is "not applicable", not "fine"; the summary ends with the per-layer clock's overhead
+(``verdict.hook_overhead``). A network where nothing stands out is told so. The model is left exactly as it was
+found.
 """
 from __future__ import annotations
 
@@ -58,7 +61,9 @@ FRAGMENT_CONVS = 6  # a block that runs 6 or more convs: G3 (many small operator
 ELEMENTWISE_SHARE = 0.15  # elementwise ops (BatchNorm, activations, adds, copies) above 15 % of the time: G4
 DEPTHWISE_SHARE = 0.10  # depthwise layers above 10 % of the time …
 DEPTHWISE_FACTOR = 3.0  # … and 3× their share of the MACs: lesson 01
-EARLY_SHARE = 0.25  # layers at more than 1/4 of the input's resolution with kernels ≤ 3 above 25 %: lessons 07/08
+EARLY_SHARE = 0.25  # the first stage (before the first downsampling, above 1/4 of the input's side), kernels ≤ 3,
+#                     above 25 % of the time: lessons 07/08
+RDCL_SIDE = 128  # inputs this large or larger may take FaceBoxes' RDCL (stride 32); smaller: a stride-2 stem
 BOTTLENECK_GROUPS = 2  # the bottleneck remedy tried on a copy: dense 1×1 convs in 2 groups, then a shuffle
 CALIBRATION_BLOCKS = 4  # blocks in the lesson micro-benchmark an estimate is calibrated on
 PROFILE_BUDGET_S = 6.0  # the per-layer profile's time budget (the repeats follow from one forward's time)
@@ -118,22 +123,29 @@ class Context:
 @dataclasses.dataclass(frozen=True)
 class Rule:
     """One guideline the lessons teach, as the advisor checks it: ``check`` returns a finding (a row) or None —
-    respected, or its remedy measured no gain here. ``name`` is how the summary lists it when fine."""
+    respected, or its remedy measured no gain here. ``name`` is how the summary lists it when fine. ``applies``
+    (None: always) says whether the network has the layers the rule looks at at all; where it has none the summary
+    says "not applicable", never "fine"."""
     name: str
     lesson: str
     check: Callable[[Context], dict | None]
+    applies: Callable[[Context], bool] | None = None
 
 
 def advise(model: nn.Module, x: InputLike, *, device: Device = None, threads: int | None = 1,
            measure: bool = True, compile: bool = False, progress: bool = True, name: str | None = None
            ) -> pd.DataFrame:
     """Check the course's guidelines (``RULES``, then the output-preserving fixes) on ``model`` at input ``x`` (a
-    tensor or a shape such as (1, 3, 224, 224)), measured on ``device`` with ``threads``. One row per finding, the
-    largest time share first; columns ``COLUMNS`` (measured and estimated gains in columns of their own).
+    tensor or a shape such as (1, 3, 224, 224)), measured on ``device`` with ``threads``. One row per finding in
+    ``ORDER``: measured gains first (largest first), then estimates, then the rest by time share; columns
+    ``COLUMNS`` (measured and estimated gains in columns of their own). Each gain is against the original network
+    alone: gains do not add.
     ``measure=False`` times nothing but the profile (findings then rest on the structure, gains "not estimated");
     ``compile=True`` also times ``torch.compile`` (tens of seconds). ``frame.attrs``: ``summary`` (a sentence),
     ``model_latency_ms``, ``method``, ``device``, ``threads``, ``seconds``, ``checked`` (the guidelines checked and
-    found fine), ``skipped`` (output-preserving changes refused, with why), ``layers`` (the profile). ``name``
+    found fine), ``not_applicable`` (the rules whose layers the network does not have), ``skipped``
+    (output-preserving changes refused, with why), ``overhead`` (``verdict.hook_overhead`` of the profile: how far
+    the per-layer clock inflates the shares; its sentence ends the summary), ``layers`` (the profile). ``name``
     names the network in the summary (default: its class name)."""
     started = time.perf_counter()
     model = check_model(model)
@@ -141,7 +153,7 @@ def advise(model: nn.Module, x: InputLike, *, device: Device = None, threads: in
     steps = tqdm(total=2 + len(RULES) + len(_output_preserving(model, compile)) if measure else 2 + len(RULES),
                  desc="advise", disable=not progress)
     repeats = max(MIN_ROUNDS, min(20, int(PROFILE_BUDGET_S * 1e3 / max(2 * forward_ms, 1e-3))))
-    findings, checked, skipped = [], [], []
+    findings, checked, skipped, not_applicable = [], [], [], []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", NoisyMeasurementWarning)
         layers = profiling.profile_layers(model, x, threads=threads, device=device, repeats=repeats)
@@ -150,6 +162,10 @@ def advise(model: nn.Module, x: InputLike, *, device: Device = None, threads: in
         steps.update()
         context = Context(model, x, device, threads, measure, layers, records, shape, steps)
         for rule in RULES:
+            if rule.applies is not None and not rule.applies(context):
+                not_applicable.append(rule.name)
+                steps.update()
+                continue
             found = rule.check(context)
             steps.update()
             (findings.append(found) if found else checked.append(rule.name))
@@ -160,18 +176,39 @@ def advise(model: nn.Module, x: InputLike, *, device: Device = None, threads: in
     if _stands_out(context.share(_elementwise(layers)), ELEMENTWISE_SHARE) \
             and not any(f["lesson"] == "05" for f in findings):
         share = context.share(_elementwise(layers))
-        findings.append(_finding("G4: elementwise operators", "05", _names(layers[_elementwise(layers)]), share,
+        findings.append(_finding("G4: elementwise operators", "05", _names(layers[_elementwise(layers)],
+                                                                           context.modules), share,
                                  f"{pct(share.time.value)} of the time at 0 MACs", "fuse or remove elementwise work "
                                  "(fold BatchNorm, fewer activations and adds on small maps)",
                                  _not_estimated("the output-preserving remedies gave no clear gain here")))
     steps.close()
-    frame = pd.DataFrame(findings, columns=COLUMNS)
-    frame = frame.sort_values("time_share", ascending=False, ignore_index=True)
-    frame.attrs.update(summary=summary(len(frame), checked, name or type(model).__name__, skipped),
+    frame = ordered(pd.DataFrame(findings, columns=COLUMNS))
+    overhead = verdict.hook_overhead(layers)
+    frame.attrs.update(summary=summary(len(frame), checked, name or type(model).__name__, skipped, not_applicable,
+                                       gains=int(frame["measured_gain"].notna().sum()
+                                                 + frame["estimated_gain"].notna().sum()))
+                       + " " + overhead.text,
                        model_latency_ms=layers.attrs["model_latency_ms"], method=layers.attrs["method"],
                        device=layers.attrs["device"], threads=layers.attrs["threads"],
-                       seconds=time.perf_counter() - started, checked=checked, skipped=skipped, layers=layers)
+                       seconds=time.perf_counter() - started, checked=checked, not_applicable=not_applicable,
+                       skipped=skipped, overhead=overhead, layers=layers)
     return frame
+
+
+ORDER = "measured gains first (largest first), then estimates (largest first), then the rest by time share"
+
+
+def ordered(findings: pd.DataFrame) -> pd.DataFrame:
+    """The findings in ``ORDER``: a measured gain outranks an estimate however large (an estimate transfers a
+    micro-benchmark's ratio; a measurement timed the network itself), and both outrank a finding with no gain. Gains
+    are each against the original network alone — they do not add, so the order ranks single changes."""
+    tier = pd.Series(2, index=findings.index)  # no gain
+    tier[findings["estimated_gain"].notna()] = 1
+    tier[findings["measured_gain"].notna()] = 0
+    gain = findings["measured_gain"].fillna(findings["estimated_gain"]).fillna(0.0)
+    keyed = findings.assign(_tier=tier, _gain=gain)
+    keyed = keyed.sort_values(["_tier", "_gain", "time_share"], ascending=[True, False, False], kind="stable")
+    return keyed.drop(columns=["_tier", "_gain"]).reset_index(drop=True)
 
 
 def _first_run(model: nn.Module, x: InputLike, device: Device, threads: int | None) -> tuple[float, tuple]:
@@ -226,24 +263,51 @@ def _stands_out(share: profiling.Share, threshold: float) -> bool:
     return share.time.vs(threshold).where == ABOVE
 
 
-def summary(findings: int, checked: list[str], name: str = "The network", skipped: list[str] | None = None) -> str:
+def summary(findings: int, checked: list[str], name: str = "The network", skipped: list[str] | None = None,
+            not_applicable: list[str] | None = None, gains: int = 0) -> str:
     """The advisor's one-line summary for the network ``name``: **nothing stands out** when no guideline was broken
-    measurably; the output-preserving changes that were refused (``skipped``) are said, with why."""
+    measurably; the guidelines whose layers the network lacks are "not applicable", never "fine"; the
+    output-preserving changes that were refused (``skipped``) are said, with why; with two or more ``gains``, that
+    they do not add."""
     refused = (" Not timed: " + "; ".join(skipped) + ".") if skipped else ""
+    absent = (" Not applicable (no such layers): " + ", ".join(not_applicable) + ".") if not_applicable else ""
     if findings == 0:
-        return (f"{name}: **nothing stands out** — every guideline checked (" + ", ".join(checked)
-                + ") is respected or its remedy gave no clear gain on this machine." + refused)
-    return (f"{name}: **{plural(findings, 'finding')}**, largest share of the time first; checked and fine: "
-            + (", ".join(checked) or "none") + "." + refused)
+        return (f"{name}: **nothing stands out** — every guideline checked (" + (", ".join(checked) or "none")
+                + ") is respected or its remedy gave no clear gain on this machine." + absent + refused)
+    apart = (" Each gain is against the original network alone: they do not add up." if gains >= 2 else "")
+    return (f"{name}: **{plural(findings, 'finding')}**, {ORDER}; checked and fine (or its remedy gave no clear "
+            "gain here): "
+            + (", ".join(checked) or "none") + "." + absent + apart + refused)
 
 
 def _listed(names: list[str], limit: int = 3) -> str:
     return ", ".join(names[:limit]) + (f" and {len(names) - limit} more" if len(names) > limit else "")
 
 
-def _names(rows: pd.DataFrame) -> str:
-    """The layers of ``rows``, slowest first."""
-    return _listed(list(rows.sort_values("median_ms", ascending=False)["layer"]))
+def _names(rows: pd.DataFrame, modules: dict | None = None) -> str:
+    """The layers of ``rows``, slowest first, each with what it is and its output map — "6 (Conv2d 1×1 32→256,
+    16×16)" — so that a bare ``nn.Sequential`` index can be found in the network."""
+    ordered_rows = rows.sort_values("median_ms", ascending=False)
+    return _listed([located(row["layer"], (modules or {}).get(row["layer"]), row["out_shape"])
+                    for _, row in ordered_rows.iterrows()])
+
+
+def located(name: str, module: nn.Module | None, out_shape: tuple = ()) -> str:
+    """A layer's name with its type, its kernel and widths (convs, linear layers) and its output map:
+    ``located("6", nn.Conv2d(32, 256, 1), (1, 256, 16, 16))`` → "6 (Conv2d 1×1 32→256, 16×16)"."""
+    if module is None:
+        return name
+    what = type(module).__name__
+    if isinstance(module, nn.Conv2d):
+        kh, kw = module.kernel_size
+        groups = f", {module.groups} groups" if module.groups > 1 else ""
+        stride = f", stride {module.stride[0]}" if max(module.stride) > 1 else ""
+        what += f" {kh}×{kw} {module.in_channels}→{module.out_channels}{groups}{stride}"
+    elif isinstance(module, nn.Linear):
+        what += f" {module.in_features}→{module.out_features}"
+    out_shape = tuple(out_shape or ())
+    where = f", {out_shape[-2]}×{out_shape[-1]}" if len(out_shape) == 4 else ""
+    return f"{name} ({what}{where})"
 
 
 def _elementwise(layers: pd.DataFrame) -> pd.Series:
@@ -276,9 +340,11 @@ def _conv_like(conv: nn.Conv2d, **changes) -> nn.Conv2d:
     return nn.Conv2d(**{**settings, **changes}).to(conv.weight.device, conv.weight.dtype)
 
 
-def _different_network(context: Context, replacements: dict, what: str) -> Gain:
+def _different_network(context: Context, replacements: dict, what: str) -> Gain | None:
     """Build the suggested architecture on a copy, check that its output has the original's shape, time it
-    interleaved against the original: a measured gain, labelled a different network."""
+    interleaved against the original: a measured gain, labelled a different network. None when the copy was not
+    clearly faster — like an output-preserving change, a remedy that gave no clear gain here is no advice (the rule
+    then lists the guideline as checked)."""
     if not context.measure:
         return _not_estimated("not measured (measure=False)")
     changed = _replaced(context.model, replacements)
@@ -292,6 +358,8 @@ def _different_network(context: Context, replacements: dict, what: str) -> Gain:
     if not same_shape:
         return _not_estimated(f"{what} changes the network's output shape")
     judged = verdict.speed(_timed(context, {"original": context.model, what: changed}, context.x), what)
+    if judged.outcome != verdict.FASTER:
+        return None
     return Gain("measured", 1 - judged.numbers["range"], DIFFERENT_NETWORK, judged.text)
 
 
@@ -333,9 +401,13 @@ def _bottleneck(context: Context) -> dict | None:
                                         for n in names},
                               f"1×1 convs in {BOTTLENECK_GROUPS} groups + shuffle") if names else \
         _not_estimated("no 1×1 conv with widths divisible by 2")
-    return _finding("bottleneck cost: 1×1 convs hold most of the time", "06", _names(context.layers[pointwise]),
-                    share, f"{pct(share.time.value)} of the time for {pct(share.macs)} of the MACs",
-                    "group the 1×1 convs with a channel shuffle (ShuffleNet) or narrow the bottlenecks", gain)
+    if gain is None:
+        return None  # the grouped copy was not clearly faster here
+    return _finding("bottleneck cost: 1×1 convs hold most of the time", "06",
+                    _names(context.layers[pointwise], context.modules), share,
+                    f"{pct(share.time.value)} of the time for {pct(share.macs)} of the MACs",
+                    "narrow the bottlenecks, or group the 1×1 convs (g = 2) with a channel shuffle (ShuffleNet) — "
+                    "more groups run into G2", gain)
 
 
 def _width_ratio(conv: nn.Conv2d) -> float:
@@ -362,7 +434,8 @@ def _g1(context: Context) -> dict | None:
         gain = _calibrated(context, share, pair, f"1:{ratio:.0f} widths", "06")
         if gain is None:
             return None  # this machine's G1 pair ran no clearly slower: the guideline holds no cost here
-    return _finding("G1: unequal 1×1 widths", "06", _names(rows), share, f"width ratios up to 1:{ratio:.0f}",
+    return _finding("G1: unequal 1×1 widths", "06", _names(rows, context.modules), share,
+                    f"width ratios up to 1:{ratio:.0f}",
                     "bring each 1×1 conv's input and output widths closer at the same MACs", gain)
 
 
@@ -377,8 +450,10 @@ def _g2(context: Context) -> dict | None:
     groups = max(context.convs[n].groups for n in rows["layer"])
     gain = _different_network(context, {n: lambda c: _conv_like(c, groups=1) for n in rows["layer"]},
                               "the grouped 1×1 convs dense (groups 1)")
-    return _finding("G2: many groups in 1×1 convs", "04", _names(rows), share, f"up to {groups} groups",
-                    "fewer groups, chosen for the platform (measure g = 1, 2, 4)", gain)
+    if gain is None:
+        return None  # dense was not clearly faster here (it also does groups× the MACs)
+    return _finding("G2: many groups in 1×1 convs", "04", _names(rows, context.modules), share,
+                    f"up to {groups} groups", "fewer groups, chosen for the platform (measure g = 1, 2, 4)", gain)
 
 
 def _own_convs(module: nn.Module) -> int:
@@ -427,7 +502,7 @@ def _g3(context: Context) -> dict | None:
     share = context.share(mask)
     if not _stands_out(share, GROUP_SHARE):
         return None
-    names = [b or "the network's own forward" for b in fragmented]
+    names = [located(b, context.modules[b]) if b else "the network's own forward" for b in fragmented]
     gain = _not_estimated("not measured (measure=False)")
     if context.measure:
         sides = [s[-1] for s in context.layers.loc[mask, "out_shape"] if len(s) == 4]
@@ -448,47 +523,77 @@ def _depthwise(context: Context) -> dict | None:
     share = context.share(depthwise)
     if not (_stands_out(share, DEPTHWISE_SHARE) and share.macs > 0 and share.time.value >= DEPTHWISE_FACTOR * share.macs):
         return None
-    return _finding("depthwise convs far slower than their MACs", "01", _names(context.layers[depthwise]), share,
+    return _finding("depthwise convs far slower than their MACs", "01",
+                    _names(context.layers[depthwise], context.modules), share,
                     f"{pct(share.time.value)} of the time for {pct(share.macs)} of the MACs "
                     f"({share.time.value / share.macs:.1f}×)", "wider depthwise stages, fewer of them, or plain "
                     "convs where the maps are small (lessons 01, 08)",
                     _not_estimated("which redesign fits is the designer's choice; time each one (lesson 08)"))
 
 
-def _early_layers(layers: pd.DataFrame, modules: dict, shape: tuple) -> pd.Series:
-    """Rows of convs with kernels ≤ 3 whose output is larger than 1/4 of the input's side, and the layers at those
-    resolutions."""
-    four_d = [out for out in layers["out_shape"] if len(out) == 4]
-    if len(shape) != 4 or not four_d or min(out[-1] for out in four_d) * 8 > shape[-1]:
-        return pd.Series(False, index=layers.index)  # a network that never shrinks its map has no "early stage"
-    side = shape[-1]
+def _first_stage(layers: pd.DataFrame, modules: dict, shape: tuple) -> tuple[pd.Series, int]:
+    """The network's first stage, where FaceBoxes' advice applies: the rows whose output map is the largest any conv
+    produces (the layers before the first downsampling), when that map is larger than 1/4 of the input's side and a
+    later layer shrinks it — a global pool's 1×1 output is no stage and does not count; convs there only with
+    kernels ≤ 3. Returns (the rows, the stage's side), or (no rows, 0) when the network has no such stage."""
+    nothing = pd.Series(False, index=layers.index), 0
+    sides = [out[-1] for layer, out in zip(layers["layer"], layers["out_shape"])
+             if isinstance(modules.get(layer), nn.Conv2d) and len(out) == 4]
+    if len(shape) != 4 or not sides:
+        return nothing
+    stage = max(sides)
+    shrinks = any(len(out) == 4 and 1 < out[-1] < stage for out in layers["out_shape"])
+    if stage * 4 <= shape[-1] or not shrinks:
+        return nothing
 
     def early(row) -> bool:
         out = row["out_shape"]
-        if len(out) != 4 or out[-1] * 4 <= side:
+        if len(out) != 4 or out[-1] != stage:
             return False
         module = modules.get(row["layer"])
         return not isinstance(module, nn.Conv2d) or max(module.kernel_size) <= 3
-    return layers.apply(early, axis=1).astype(bool)
+    return layers.apply(early, axis=1).astype(bool), stage
 
 
 def _early(context: Context) -> dict | None:
-    """Lessons 07/08: small kernels on large early maps. Tried on a copy: the first such conv with twice its
-    stride (a quarter of the positions after it) — a different network, timed if its output keeps its shape."""
-    early = _early_layers(context.layers, context.modules, context.shape)
+    """Lessons 07/08: small kernels on the first stage's large maps. Tried on a copy: the stage's first conv with
+    twice its stride (a quarter of the positions after it) — a different network, timed if its output keeps its
+    shape. FaceBoxes' RDCL (stride 32 in four steps) is suggested only for inputs of ``RDCL_SIDE`` pixels or more;
+    on smaller ones it would shrink the map to almost nothing, and the suggestion is a stride-2 stem."""
+    early, stage = _first_stage(context.layers, context.modules, context.shape)
     share = context.share(early)
     if not _stands_out(share, EARLY_SHARE):
         return None
     first = next((n for n in context.layers.loc[early, "layer"] if n in context.convs), None)
     gain = (_different_network(context, {first: lambda c: _conv_like(c, stride=tuple(2 * s for s in c.stride))},
                                f"conv {first} at twice its stride") if first else _not_estimated("no conv to stride"))
-    return _finding("large early maps with small kernels", "07", _names(context.layers[early]), share,
-                    f"{pct(share.time.value)} of the time above 1/4 of the input's resolution",
-                    "shrink the map faster: a strided or large-kernel stem (FaceBoxes' RDCL, lesson 07)", gain)
+    if gain is None:
+        return None  # the strided copy was not clearly faster here
+    side = context.shape[-1]
+    suggestion = ("shrink the map faster: a strided or large-kernel stem (FaceBoxes' RDCL, lesson 07)"
+                  if side >= RDCL_SIDE else
+                  f"shrink the map sooner: a stride-2 stem (FaceBoxes' RDCL shrinks by 32, made for 1024×1024 "
+                  f"inputs: far too much for {side}×{side})")
+    return _finding("large early maps with small kernels", "07", _names(context.layers[early], context.modules),
+                    share, f"{pct(share.time.value)} of the time in the first stage ({stage}×{stage} maps, before "
+                    "the first downsampling)", suggestion, gain)
 
 
-RULES = [Rule("bottleneck cost", "06", _bottleneck), Rule("G1", "06", _g1), Rule("G2", "04", _g2),
-         Rule("G3", "04", _g3), Rule("depthwise", "01", _depthwise), Rule("early resolution", "07", _early)]
+def _has_kind(prefix: str) -> Callable[[Context], bool]:
+    return lambda context: bool(context.layers["kind"].str.startswith(prefix).any())
+
+
+def _has_grouped_pointwise(context: Context) -> bool:
+    return any(m.kernel_size == (1, 1) and m.groups >= G2_GROUPS for m in context.convs.values())
+
+
+RULES = [Rule("bottleneck cost", "06", _bottleneck, _has_kind("pointwise 1×1")),
+         Rule("G1", "06", _g1, _has_kind("pointwise 1×1")),
+         Rule("G2", "04", _g2, _has_grouped_pointwise),
+         Rule("G3", "04", _g3, lambda context: bool(_fragmented(context.modules, context.records))),
+         Rule("depthwise", "01", _depthwise, _has_kind("depthwise")),
+         Rule("early resolution", "07", _early,
+              lambda context: _first_stage(context.layers, context.modules, context.shape)[1] > 0)]
 
 
 # --- output-preserving changes: checked equal, then timed ---------------------------------------------------------

@@ -362,25 +362,38 @@ def _table_entries(answer):
 # --- lesson 10: bring your own network ----------------------------------------------------------------
 
 CAPSTONE_BUDGET = 0.6  # the redesign must run in at most 60 % of the slow network's time (its whole 95 % interval)
-CAPSTONE_FLOOR = 0.90  # … at a test accuracy of at least 90 %
+CAPSTONE_FLOOR = 0.90  # … at a validation accuracy of at least 90 % and not clearly below the slow network's
+CAPSTONE_REFERENCE = "slow (reference)"  # the first row: the slow network, as lesson 10 names it
 
 
 @exercise("10.1", "Redesign the slow network: at most 60 % of its latency (measured interleaved, the whole 95 % "
-                  "interval) at a test accuracy of at least 90 %. Answer: the frame of train_and_measure, with the "
-                  "slow network as its first row and yours named 'my design'.")
+                  "interval) at a validation accuracy of at least 90 % and not clearly below the slow network's. "
+                  "Answer: the frame of compare_latency with accuracies added by effedu.training.with_accuracy on "
+                  "the validation split, the slow network as its first row ('slow (reference)') and yours named "
+                  "'my design'.")
 def _capstone(answer):
     columns = {"ratio", "ratio_lo", "ratio_hi", "accuracy"}
     if not hasattr(answer, "columns") or not columns <= set(answer.columns) or "my design" not in answer.index:
-        return CheckResult("10.1", False, "expected the frame of effedu.training.train_and_measure with a row "
-                                          f"'my design' and the columns {sorted(columns)}, got {type(answer).__name__}")
+        return CheckResult("10.1", False, "expected the frame of effedu.compare_latency with accuracies added by "
+                                          "effedu.training.with_accuracy, a row 'my design' and the columns "
+                                          f"{sorted(columns)}, got {type(answer).__name__}")
+    if answer.index[0] != CAPSTONE_REFERENCE:
+        return CheckResult("10.1", False, f"the first row must be the slow network, named {CAPSTONE_REFERENCE!r} "
+                                          f"(the ratios are to the first row), got {answer.index[0]!r}")
+    n, split = answer.attrs.get("accuracy_n"), answer.attrs.get("accuracy_split")
+    if not n or split != "validation":
+        return CheckResult("10.1", False, "expected accuracies measured on the validation split by "
+                                          "effedu.training.with_accuracy (the test split is looked at once, at the "
+                                          f"end), got split {split!r}")
     judged = verdict.budget(answer, "my design", fraction=CAPSTONE_BUDGET)  # the rule lesson 10's verdict uses
     fast = judged.outcome == "within the budget"
-    accurate = answer.loc["my design", "accuracy"] >= CAPSTONE_FLOOR
-    measured = (f"{judged.text.replace('**', '')} Accuracy {answer.loc['my design', 'accuracy']:.1%} "
-                f"(floor {CAPSTONE_FLOOR:.0%}).")
+    compared = verdict.accuracy_difference(answer, "my design", CAPSTONE_REFERENCE, n)  # the course's accuracy rule
+    accurate = answer.loc["my design", "accuracy"] >= CAPSTONE_FLOOR and compared.outcome != "less accurate"
+    measured = (f"{judged.text.replace('**', '')} {compared.text.replace('**', '')} "
+                f"(floor {CAPSTONE_FLOOR:.0%}, and not clearly less accurate than the slow network).")
     if fast and accurate:
         return CheckResult("10.1", True, measured)
-    missing = [part for part, ok in (("clearly within the budget", fast), ("more accurate", accurate)) if not ok]
+    missing = [part for part, ok in (("clearly within the budget", fast), ("accurate enough", accurate)) if not ok]
     return CheckResult("10.1", False, f"not yet — it must be {' and '.join(missing)}: {measured}")
 
 

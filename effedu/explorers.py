@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Callable
 
 import ipywidgets as widgets
+import torch
 from torch import nn
 
 from . import blocks, guidelines, models, nas, transforms, verdict
@@ -23,27 +24,47 @@ def _slider(values: list, value, description: str) -> widgets.SelectionSlider:
 
 
 def three_goals(device: Device = None) -> Explorer:
-    """Lesson 00: one reference network at a batch size and resolution against itself at batch 1 — latency,
-    its spread, and the time per image. A ``threads`` slider up to this machine's usable cores."""
+    """Lesson 00: one reference network, compared in one of two ways, always interleaved — at a batch size against
+    itself at batch 1 (latency, spread, time per image), or on N CPU threads against 1 thread (the thread count
+    switches between blocks, as ``compare_threads`` does: moving a threads slider and comparing two settings would
+    be mistake 2d). The CPU threads control and the thread comparison exist only on a CPU with more than one usable
+    core: on a GPU the CPU thread count changes nothing that is measured."""
     networks = {name: build() for name, build in models.REFERENCE_MODELS.items() if name != "ResNet-50"}
     cores = available_cores()
+    on_cpu = device is None or torch.device(device).type == "cpu"
+    threads_matter = on_cpu and cores > 1
 
-    def build(model, batch, resolution):
+    def build(model, compare, batch, resolution, cpu_threads=1):
         shape = (1, 3, resolution, resolution)
-        return {"batch 1": (networks[model], shape), f"batch {batch}": (networks[model], (batch, *shape[1:]))}
+        batched = (batch, *shape[1:])
+        if compare == "threads":
+            many = cpu_threads if cpu_threads > 1 else max(cores, 2)  # the slider at 1: all usable cores
+            return {"1 thread": (networks[model], batched, 1), f"{many} threads": (networks[model], batched, many)}
+        if not threads_matter:
+            return {"batch 1": (networks[model], shape), f"batch {batch}": (networks[model], batched)}
+        return {"batch 1": (networks[model], shape, cpu_threads),
+                f"batch {batch}": (networks[model], batched, cpu_threads)}
 
-    def describe(result, candidates, model, batch, resolution):
+    def describe(result, candidates, model, compare, batch, resolution, cpu_threads=1):
+        if compare == "threads":
+            return verdict.thread_speedup(result).text
         one, many = result["median_ms"].iloc[0], result["median_ms"].iloc[-1] / batch
         return (f"median time per image: {one:.2f} ms at batch 1, {many:.2f} ms at batch {batch} — " +
                 (verdict.per_unit(result, f"batch {batch}", batch, "image").text if batch > 1
                  else "choose a batch above 1 to compare."))
 
-    return Explorer({"model": widgets.Dropdown(options=list(networks), value="MobileNetV2 1.0", description="model"),
-                     "batch": _slider([1, 2, 4], 2, "batch"),
-                     "resolution": _slider([96, 128, 160, 192, 224], 160, "resolution"),
-                     "threads": widgets.IntSlider(value=1, min=1, max=cores, description="threads",
-                                                  disabled=cores == 1)},
-                    build, device=device, plot="distribution", title="Latency distribution", describe=describe)
+    comparisons = [("batch N against batch 1", "batch")]
+    if threads_matter:
+        comparisons.append(("N CPU threads against 1", "threads"))
+    controls = {"model": widgets.Dropdown(options=list(networks), value="MobileNetV2 1.0", description="model"),
+                "compare": widgets.Dropdown(options=comparisons, value="batch", description="compare",
+                                            disabled=len(comparisons) == 1),
+                "batch": _slider([1, 2, 4], 2, "batch"),
+                "resolution": _slider([96, 128, 160, 192, 224], 160, "resolution")}
+    if threads_matter:
+        controls["cpu_threads"] = widgets.IntSlider(value=1, min=1, max=cores, description="CPU threads")
+    return Explorer(controls, build, device=device, plot="distribution", title="Latency distribution",
+                    describe=describe)
 
 
 def separable_pair(channels: int, resolution: int, kernel_size: int = 3) -> dict:
@@ -193,7 +214,8 @@ def redesign(device: Device = None) -> Explorer:
 
 def reward(history: list, reference: nn.Module, target_ms: float, device: Device = "cpu") -> Explorer:
     """Lesson 09: every network the search evaluated, re-scored for another target T, weight w, soft or hard
-    reward — the hand-made reference first, then the pick for these settings, timed."""
+    reward — the hand-made reference first, then the pick for these settings, timed. The accuracies shown are the
+    search's proxy (a short training, scored on the validation split), not test accuracies."""
     step = max(round(target_ms / 40, 4), 1e-4)
 
     def build(target_ms, w, hard):
@@ -203,7 +225,8 @@ def reward(history: list, reference: nn.Module, target_ms: float, device: Device
     def describe(result, candidates, target_ms, w, hard):
         top = nas.rescore(history, target_ms=target_ms, w=w, hard=hard)[:3]
         return "top three for this reward: " + "; ".join(
-            f"{nas.short_name(e.arch)} (accuracy {e.accuracy:.1%}, predicted {e.latency_ms:.2f} ms)" for e in top)
+            f"{nas.short_name(e.arch)} (proxy accuracy {e.accuracy:.1%} on the validation split, predicted "
+            f"{e.latency_ms:.2f} ms)" for e in top)
 
     return Explorer({"target_ms": widgets.FloatSlider(value=round(target_ms, 4), min=step, max=round(2 * target_ms, 4),
                                                       step=step, readout_format=".3f", description="target T (ms)"),
@@ -216,7 +239,9 @@ def reward(history: list, reference: nn.Module, target_ms: float, device: Device
 
 def capstone(device: Device = None, budget: float = 0.6) -> Explorer:
     """Lesson 10: the deliberately slow digits network against itself with the fixes you tick — latency only (no
-    training), judged against the capstone's budget."""
+    training), judged against the capstone's budget. Only G3's switch is at equal MACs, and the labels say so: the
+    stride-2 stem leaves ¼ of the MACs after it, G1's balanced widths narrow the 1×1 pair to ¼ of its MACs, G2's
+    dense convs do 8× the MACs of the grouped ones; the sentence under the table gives the network's MAC ratio."""
     def build(stem_stride_2, balanced, one_group, one_branch, inplace, fold):
         changed = models.slow_digits_net(stem_stride=2 if stem_stride_2 else 1, balanced=balanced,
                                          groups=1 if one_group else 8, fragments=1 if one_branch else 4,
@@ -225,11 +250,15 @@ def capstone(device: Device = None, budget: float = 0.6) -> Explorer:
                 "with your fixes": transforms.fold_batchnorm(changed) if fold else changed}
 
     def describe(result, candidates, **_):
-        return verdict.budget(result, "with your fixes", fraction=budget).text
+        macs = result["macs"]
+        return (verdict.budget(result, "with your fixes", fraction=budget).text
+                + f" MACs: ×{macs['with your fixes'] / macs['slow network']:.2f} the slow network's (a switch that "
+                "changes the MACs tests more than its guideline).")
 
-    return Explorer({"stem_stride_2": widgets.Checkbox(value=False, description="stride-2 stem (07)"),
-                     "balanced": widgets.Checkbox(value=False, description="balanced 1×1 widths (G1)"),
-                     "one_group": widgets.Checkbox(value=False, description="1 group, not 8 (G2)"),
+    return Explorer({"stem_stride_2": widgets.Checkbox(value=False,
+                                                       description="stride-2 stem (07; ¼ the MACs after it)"),
+                     "balanced": widgets.Checkbox(value=False, description="balanced 1×1 widths (G1; ¼ their MACs)"),
+                     "one_group": widgets.Checkbox(value=False, description="1 group, not 8 (G2; 8× their MACs)"),
                      "one_branch": widgets.Checkbox(value=False, description="1 branch, not 4 (G3)"),
                      "inplace": widgets.Checkbox(value=False, description="in-place ReLUs (05)"),
                      "fold": widgets.Checkbox(value=False, description="fold BatchNorm (05)")},

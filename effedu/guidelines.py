@@ -16,17 +16,30 @@ from ._runtime import positive_int, positive_number
 from .blocks import Bottleneck, PartialConv
 
 G1_SETTINGS = [(128, 128), (90, 180), (52, 312), (36, 432)]  # c1, c2 at equal MACs: 1:1, 1:2, 1:6, 1:12
+# The paper's widths differ by up to 5 % in c1·c2 (36·432 = 15,552 against 128² = 16,384). These are within 0.05 %
+# of 128², so raw times compare the widths alone, with no per-MAC correction (lesson 06).
+G1_EQUAL_MACS = [(128, 128), (91, 180), (52, 315), (37, 443)]
 G2_SETTINGS = [(1, 128), (2, 180), (4, 256), (8, 360)]  # groups, channels at equal MACs
 G3_SETTINGS = [(1, False), (2, False), (4, False), (2, True), (4, True)]  # fragments, parallel
 
 PAPER_DEVICES = ("1080Ti GPU", "ARM Snapdragon 810")
 # Speed relative to the first setting, from the paper's tables (its numbers: batches/s on GPU, images/s on ARM).
-PAPER_G2_SPEED = {"1080Ti GPU": {1: 1.0, 2: 1725 / 2451, 4: 1026 / 2451, 8: 0.26},  # Table 2, c=128 row
+# Table 2's "×1" columns. The paper gives each device its own widths: c = 128 … 360 on the GPU (as here), c = 64 … 180
+# on the ARM core, as the course reads the table — so the ARM ratios come from narrower layers than these.
+PAPER_G2_SPEED = {"1080Ti GPU": {1: 1.0, 2: 1725 / 2451, 4: 1026 / 2451, 8: 0.26},
                   "ARM Snapdragon 810": {1: 1.0, 2: 35.0 / 40.0, 4: 32.9 / 40.0, 8: 0.70}}
-PAPER_G3_SPEED = {  # Table 3 (c=128): 2-series, 4-series, 2-parallel, 4-parallel against 1-fragment
+PAPER_G3_SPEED = {  # Table 3: 2-series, 4-series, 2-parallel, 4-parallel against 1-fragment (GPU c=128, ARM c=64)
     "1080Ti GPU": {(2, False): 0.73, (4, False): 0.31, (2, True): 0.63, (4, True): 0.28},
     "ARM Snapdragon 810": {(2, False): 0.96, (4, False): 0.96, (2, True): 0.83, (4, True): 0.87}}
 PAPER_G4_GAIN = (0.08, 0.24, 0.20)  # Table 4: ReLU and shortcut off run 8–24 % faster, "around 20 %"
+# The paper's two devices on a roofline, from their vendors' figures (not measured by the course): fp32 peak, memory
+# bandwidth. GTX 1080Ti: 3584 CUDA cores × 2 FLOP × 1.582 GHz = 11.3 TFLOP/s; 11 Gbit/s × 352 bit = 484 GB/s. One
+# Cortex-A57 core of the Snapdragon 810: a 4-wide NEON FMA per cycle (8 FLOP) × 2.0 GHz = 16 GFLOP/s, on the chip's
+# LPDDR4-1600, 2 × 32 bit = 25.6 GB/s. One core reaches less of that bandwidth, which moves its ridge to the right —
+# a quarter of it would still put the ridge (2.5 FLOP/byte) left of every G2 stack's intensity (11–31).
+PAPER_ROOFLINES = {"1080Ti GPU": {"peak_gflops": 11340.0, "bandwidth_gbs": 484.0},
+                   "ARM Snapdragon 810": {"peak_gflops": 16.0, "bandwidth_gbs": 25.6}}
+G3_WIDTH_CONTROL = "2-fragment-series, 96 channels"  # g3_width_control's label
 
 
 def g3_label(fragments: int, parallel: bool) -> str:
@@ -115,6 +128,18 @@ def g3_candidate(fragments: int, parallel: bool, blocks: int = 10, resolution: i
     costs one 128×128 conv, so ``blocks`` G3 blocks match the MACs of a ``layers=blocks`` G2 stack at g=1."""
     stack = g3_fragment_stack(fragments, parallel, blocks=blocks)
     return stack, (1, stack.in_channels, resolution, resolution)
+
+
+def g3_width_control(width: int = 96, fragments: int = 2, blocks: int = 10,
+                     resolution: int = 56) -> tuple[nn.Sequential, tuple]:
+    """(stack, input shape): G3's series blocks at a chosen ``width`` — a control for the equal-MACs width
+    ``g3_candidate`` picks (2 series fragments: 128/√2 → 90 channels, a width vectorised kernels may handle worse than
+    a multiple of 8 or 16). 96 channels cost 2·96² = 1.125 × 128² MACs: judge it per MAC (``verdict.width_control``)."""
+    positive_int(width, "width")
+    positive_int(blocks, "blocks")
+    stack = nn.Sequential(*[FragmentBlock(width, fragments, parallel=False) for _ in range(blocks)])
+    stack.in_channels = width
+    return stack, (1, width, resolution, resolution)
 
 
 def g4_bottleneck_stack(channels: int = 256, *, relu: bool = True, shortcut: bool = True,

@@ -11,6 +11,7 @@ each explorer in its last state. Both say on every page which machine the number
 """
 from __future__ import annotations
 
+import base64
 import datetime
 import html
 import importlib.util
@@ -166,9 +167,16 @@ def static_page(notebook: nbformat.NotebookNode, line: str) -> str:
     widget that needs a kernel), and a banner saying whose numbers these are."""
     from nbconvert import HTMLExporter  # heavy, and only this command needs it
 
+    from .plots import html_image
+
     for cell in notebook.cells:
         for output in cell.get("outputs", []):
-            output.get("data", {}).pop(WIDGET_VIEW, None)  # the text/html snapshot beside it stays
+            data = output.get("data", {})
+            data.pop(WIDGET_VIEW, None)  # the text/html snapshot beside it stays
+            if "image/png" in data and "text/html" not in data:  # a figure: an <img> with its description as alt
+                described = str(data.get("text/plain", ""))
+                alt = described if described.startswith("Figure: ") else f"A figure of {title(notebook)}"
+                data["text/html"] = html_image(base64.b64decode(data["image/png"]), alt)
     notebook.metadata.pop("widgets", None)
     banner = nbformat.v4.new_markdown_cell(f"> **Executed on this machine:** {line}. Every number on this page is that "
                                            "machine's; run the notebook to measure your own.")

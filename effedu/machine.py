@@ -8,10 +8,12 @@ never calls itself "a machine with one core" when it is a quota.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 import subprocess
 import sys
+from pathlib import Path
 from typing import Sequence
 
 import torch
@@ -54,7 +56,27 @@ def device_words(device: Device, threads: int | None = 1) -> str:
     return "one CPU thread" if threads == 1 else f"{threads} CPU threads"
 
 
+def windows_cpu_name() -> str:
+    """The CPU's marketing name from the Windows registry (``HKLM\\HARDWARE\\DESCRIPTION\\System\\CentralProcessor\\0``,
+    ``ProcessorNameString``: "Intel(R) Core(TM) i7-1265U"), not ``platform.processor()``'s "Intel64 Family 6 Model
+    154 Stepping 3, GenuineIntel"; "" where the registry cannot be read (not Windows)."""
+    try:
+        import winreg
+    except ImportError:
+        return ""
+    try:
+        with winreg.OpenKey(winreg.HKEY_LOCAL_MACHINE, r"HARDWARE\DESCRIPTION\System\CentralProcessor\0") as key:
+            return " ".join(str(winreg.QueryValueEx(key, "ProcessorNameString")[0]).split())
+    except OSError:
+        return ""
+
+
 def cpu_name() -> str:
+    """The CPU's name as its maker sells it: Linux ``/proc/cpuinfo``, macOS ``sysctl``, the Windows registry."""
+    if platform.system() == "Windows":
+        name = windows_cpu_name()
+        if name:
+            return name
     try:
         with open("/proc/cpuinfo") as info:
             for line in info:
@@ -207,18 +229,110 @@ class _Copy(nn.Module):
         return self.out.copy_(x)
 
 
-def machine_peaks(*, threads: int | None = 1, device: Device = None, matrix_size: int = 1024,
-                  copy_megabytes: int = 64) -> dict:
-    """This machine's roofline: compute peak (GFLOP/s of a large matmul) and memory bandwidth (GB/s of a copy
-    too large for the caches), both timed with ``measure_latency`` and counted with effedu's own counters. A peak
-    is the best the machine can do, so the fastest sample counts, not the median."""
-    square = (matrix_size, matrix_size)
-    copy = (copy_megabytes * 2**20 // 4,)
-    matmul_ms = min(measure_latency(_MatMul(), square, threads=threads, device=device, budget_s=0.5).samples)
+PEAK_MATRIX_SIZES = {"cpu": (1024,), "cuda": (2048, 4096, 8192)}  # n×n matmuls; the best of them is the peak
+COPY_MIN_MEGABYTES = 64  # the bandwidth copy is at least this large …
+COPY_CACHE_MULTIPLE = 4  # … and at least 4× the last-level cache, so that no cache can hold it …
+COPY_MAX_MEGABYTES = 1024  # … but never more than this (it is allocated twice: source and destination)
+
+
+def _size_in_bytes(text: str) -> int | None:
+    """'32768K', '32M', '1024 KB' (sysfs cache sizes) → bytes; None when unreadable."""
+    text = text.strip().upper().removesuffix("B").strip()
+    scale = {"K": 2**10, "M": 2**20, "G": 2**30}.get(text[-1:], 1)
+    try:
+        return int(float(text.rstrip("KMG").strip()) * scale)
+    except ValueError:
+        return None
+
+
+def last_level_cache_bytes(device: Device = None, *, threads: int | None = 1,
+                           sysfs: str = "/sys/devices/system/cpu") -> int | None:
+    """The cache in front of main memory that a bandwidth probe must overflow: an NVIDIA GPU's L2 (from torch); on a
+    CPU the last level's largest cache (Linux sysfs; macOS ``sysctl`` L3, else L2) — with more than one thread, the
+    sum of the distinct last-level caches (a many-core chip has one L3 per core complex). None where unknown."""
+    kind = torch.device(device).type if device is not None else "cpu"
+    if kind == "cuda":
+        size = getattr(torch.cuda.get_device_properties(torch.device(device)), "L2_cache_size", 0)
+        return int(size) or None
+    if kind != "cpu":
+        return None
+    root = Path(sysfs)
+    if root.is_dir():
+        found: dict[str, int] = {}  # one entry per distinct cache: its CPU list → its size
+        for index in sorted(root.glob("cpu[0-9]*/cache/index[0-9]*")):
+            try:
+                level = int((index / "level").read_text())
+                size = _size_in_bytes((index / "size").read_text())
+                shared = (index / "shared_cpu_list").read_text().strip()
+            except (OSError, ValueError):
+                continue
+            if size and level >= 2:
+                found[f"{level}:{shared}"] = size
+        if found:
+            top = max(int(key.split(":")[0]) for key in found)
+            last = [size for key, size in found.items() if int(key.split(":")[0]) == top]
+            return sum(last) if threads != 1 else max(last)
+    if platform.system() == "Darwin":
+        from .cpus import _sysctl
+
+        return _sysctl("hw.l3cachesize") or _sysctl("hw.l2cachesize")
+    return None
+
+
+def probe_sizes(device: Device = None, *, threads: int | None = 1) -> dict:
+    """What ``machine_peaks`` times on this device: ``matrix_sizes`` (n of the n×n matmuls; a GPU needs large
+    ones to fill all its cores — a 1024² matmul is a few dozen microseconds on a large GPU) and ``copy_megabytes``
+    (≥ 64 MB and ≥ 4× the last-level cache, at most 1 GB), with ``cache_megabytes`` (None where unknown)."""
+    kind = torch.device(device).type if device is not None else "cpu"
+    cache = last_level_cache_bytes(device, threads=threads)
+    copy_megabytes = COPY_MIN_MEGABYTES
+    if cache:
+        copy_megabytes = min(COPY_MAX_MEGABYTES, max(COPY_MIN_MEGABYTES, -(-COPY_CACHE_MULTIPLE * cache // 2**20)))
+    return {"matrix_sizes": PEAK_MATRIX_SIZES.get(kind, PEAK_MATRIX_SIZES["cpu"]), "copy_megabytes": copy_megabytes,
+            "cache_megabytes": cache / 2**20 if cache else None}
+
+
+@contextlib.contextmanager
+def matmul_precision_of_convolutions(device: Device = None):
+    """On an NVIDIA GPU, let the probe matmul use TF32 exactly when cuDNN's convolutions may
+    (``torch.backends.cudnn.allow_tf32``, on by default, while matmuls default to full fp32): the compute roof is
+    then the one the lesson's convolutions meet. Restores the setting; a no-op elsewhere."""
+    if device is None or torch.device(device).type != "cuda":
+        yield
+        return
+    before = torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32
+    try:
+        yield
+    finally:
+        torch.backends.cuda.matmul.allow_tf32 = before
+
+
+def machine_peaks(*, threads: int | None = 1, device: Device = None, matrix_size: int | None = None,
+                  copy_megabytes: int | None = None) -> dict:
+    """This machine's roofline: compute peak (GFLOP/s of large matmuls, the best of ``probe_sizes``' sizes unless
+    ``matrix_size`` is given) and memory bandwidth (GB/s of a copy too large for the caches: ``copy_megabytes``,
+    by default ≥ 4× the last-level cache), both timed with ``measure_latency`` and counted with effedu's own
+    counters. A peak is the best the machine can do, so the fastest sample counts, not the median. The sizes come
+    back with the peaks (``matrix_size``: the one that gave the peak; ``copy_megabytes``; ``cache_megabytes``), so
+    a lesson can print them beside the numbers."""
+    sizes = probe_sizes(device, threads=threads)
+    matrix_sizes = (positive_int(matrix_size, "matrix_size"),) if matrix_size is not None else sizes["matrix_sizes"]
+    megabytes = positive_int(copy_megabytes, "copy_megabytes") if copy_megabytes is not None \
+        else sizes["copy_megabytes"]
+    best_gflops, best_size = 0.0, matrix_sizes[0]
+    with matmul_precision_of_convolutions(device):
+        for n in matrix_sizes:
+            square = (n, n)
+            matmul_ms = min(measure_latency(_MatMul(), square, threads=threads, device=device, budget_s=0.5).samples)
+            gflops = 2 * count_macs(_MatMul(), square) / matmul_ms / 1e6
+            if gflops > best_gflops:
+                best_gflops, best_size = gflops, n
+    copy = (megabytes * 2**20 // 4,)
     copy_ms = min(measure_latency(_Copy(), copy, threads=threads, device=device, budget_s=0.5).samples)
-    return {"peak_gflops": 2 * count_macs(_MatMul(), square) / matmul_ms / 1e6,
-            "bandwidth_gbs": memory_traffic(_Copy(), copy) / copy_ms / 1e6,
-            "threads": threads, "device": str(device or "cpu")}
+    return {"peak_gflops": best_gflops, "bandwidth_gbs": memory_traffic(_Copy(), copy) / copy_ms / 1e6,
+            "threads": threads, "device": str(device or "cpu"), "matrix_size": best_size,
+            "copy_megabytes": megabytes, "cache_megabytes": sizes["cache_megabytes"]}
 
 
 def thread_settings(device: Device = None) -> dict[str, tuple[torch.device, int | None]]:

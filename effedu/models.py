@@ -72,7 +72,9 @@ class MobileNetV2(nn.Module):
 
 class ShuffleNetV1(nn.Module):
     """ShuffleNet v1 (Zhang et al. 2018, Table 1): 3×3 conv (24) s2, max-pool, stages of 4/8/4 units (the
-    first of each with stride 2). ``scale`` is the paper's "ShuffleNet s×" channel multiplier (Sec. 4.1.1)."""
+    first of each with stride 2). ``scale`` is the paper's "ShuffleNet s×" channel multiplier (Sec. 4.1.1): it
+    scales every layer, the 24-channel stem included (as the authors' released models do), which gives the paper's
+    complexities — 0.5× g=3: 37.6 M MACs (Table 8: 38 M), 2× g=3: 524.0 M (the paper: 524 M)."""
 
     # groups → output channels of stages 2, 3, 4 (Table 1)
     stage_channels = {1: (144, 288, 576), 2: (200, 400, 800), 3: (240, 480, 960), 4: (272, 544, 1088),
@@ -86,7 +88,9 @@ class ShuffleNetV1(nn.Module):
         positive_number(scale, "scale")
         # Channels stay divisible by 4·groups so that every bottleneck (C_out/4) splits into the groups.
         widths = [int(round(c * scale / (4 * groups))) * 4 * groups for c in self.stage_channels[groups]]
-        channels = 24
+        # The stem scales too, rounded to a multiple of g so that the first stride-2 unit's branch (width − stem)
+        # still splits into the groups: 24 at 1× for every g, 12 at 0.5× g=3.
+        channels = max(1, round(24 * scale / groups)) * groups
         layers: list[nn.Module] = [ConvBNAct(3, channels, 3, 2), nn.MaxPool2d(3, 2, 1)]
         for stage, (width, repeats) in enumerate(zip(widths, self.stage_repeats)):
             for i in range(repeats):
@@ -276,7 +280,9 @@ def slow_digits_net(*, stem_stride: int = 1, balanced: bool = False, groups: int
     ``stem_stride=2`` (lessons 07/08: small kernels on the full-size map), ``balanced=True`` (G1: a 32→256→32 pair of
     1×1 convs), ``groups=1`` (G2: 1×1 convs in 8 groups), ``fragments=1`` (G3: four parallel branches, concatenated),
     ``inplace=True`` (lesson 05: out-of-place ReLUs). Its BatchNorms train the network; after training
-    ``transforms.fold_batchnorm`` removes them (G4)."""
+    ``transforms.fold_batchnorm`` removes them (G4). Only ``fragments`` and ``inplace`` keep the MACs: the stride-2
+    stem leaves ¼ of the MACs after it, ``balanced`` (32→64→32) gives the pair ¼ of its MACs, and ``groups=1`` gives
+    the two 96-wide 1×1 convs 8× theirs — each fix is its guideline *and* a change of MACs."""
     if groups not in (1, 2, 4, 8) or fragments not in (1, 2, 4) or stem_stride not in (1, 2):
         raise ValueError(f"groups must be 1, 2, 4 or 8, fragments 1, 2 or 4 and stem_stride 1 or 2, got groups="
                          f"{groups!r}, fragments={fragments!r}, stem_stride={stem_stride!r}")
@@ -455,7 +461,7 @@ REFERENCE_MODELS = {
 PUBLISHED = {
     "MobileNetV1 1.0": (569, 4.2, "Howard et al. 2017, Table 6"),
     "MobileNetV2 1.0": (300, 3.4, "Sandler et al. 2018, Table 4"),
-    "ShuffleNet v1 g=3": (140, 1.9, "Zhang et al. 2018, Table 2 (MACs); params as counted"),
+    "ShuffleNet v1 g=3": (137, 1.9, "Zhang et al. 2018, Table 1 (MACs; Table 2's 1× row: 140); params as counted"),
     "ShuffleNetV2 1.0": (146, 2.3, "Ma et al. 2018, Table 5"),
     "ResNet-18": (1814, 11.7, "torchvision"),
     "ResNet-50": (4089, 25.6, "torchvision"),
@@ -489,7 +495,10 @@ SHUFFLENET_V1_PAPER = {
     "error by groups, 0.25× (Table 2)": {1: 57.1, 8: 52.7},  # more groups, lower error at ~13 MFLOPs
     "error with and without shuffle, 1× g=8 (Table 3)": {"without shuffle": 37.6, "with shuffle": 32.4},
     "actual speed-up per 4× fewer MACs (Sec. 4.5)": 2.6,  # "g = 3 … a proper trade-off between accuracy and speed"
+    "MFLOPs and ms, g=3 at 224×224, one thread of an ARM phone (Table 8)": {"0.5×": (38, 15.2), "1×": (140, 37.8)},
 }
+# The same Table 8 pair keyed as lesson 03 names its rows, (MACs, ms), for verdict.scaling_exponent.
+SHUFFLENET_V1_TABLE8 = {"ShuffleNet 1× g=3": (140e6, 37.8), "ShuffleNet 0.5× g=3": (38e6, 15.2)}
 
 # FaceBoxes' own speed at VGA (Zhang et al. 2017, Sec. 4.1): compare a measurement only with the same kind of device.
 FACEBOXES_PAPER_FPS = {"cpu": (20, "one core of an Intel E5-2660v3 CPU"), "cuda": (125, "an NVIDIA Titan X GPU")}

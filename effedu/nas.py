@@ -1,15 +1,18 @@
 """Latency-aware neural architecture search on your own machine, in the style of MnasNet (Tan et al. 2019).
 
 * A small MobileNetV2/ShuffleNet-style **search space**: three stages, each with a block type, kernel size,
-  expansion, width and depth, for the 16×16 digits task of lesson 08 (blocks from ``blocks.BLOCKS``).
+  expansion, width and depth, for the 16×16 digits task of lesson 08 (every block of ``blocks.BLOCKS``, so lesson
+  08's hand designs — the plain 3×3 network included — are members of the space).
 * A **latency lookup table** in the manner of FBNet and ProxylessNAS: each (block, input shape) a network
   contains, measured once on this machine's CPU (one thread, on purpose: the table is a CPU table wherever the
   lesson runs) and saved to a JSON file; the **predictor** sums a network's entries (blocks are the unit, so the
   operators fused inside a block are measured together, as nn-Meter's kernels are). MnasNet itself timed every
   sampled model on a phone instead.
 * MnasNet's **reward** ACC·(LAT/T)^w, an **evolutionary search** (regularized evolution, Real et al. 2019) and a
-  **random search** of the same size to compare it with; accuracy from a cheap proxy that trains on the training
-  split and scores on a validation split carved from it — the test split judges only the finds.
+  **random search** from the same start with the same budget, run in pairs over several seeds
+  (``compare_searches``); accuracy from a cheap proxy that trains on the training split and scores on a validation
+  split carved from it — the test split judges only the finds. ``TrainingProxy.reseeded`` re-trains one network
+  with other seeds: the proxy's own noise, to set beside the reward gaps it decides.
 """
 from __future__ import annotations
 
@@ -39,8 +42,9 @@ from .timing import (STARVED_CPU_SHARE, NoisyMeasurementWarning, StarvedMeasurem
                      measure_latency)
 from .training import accuracy, fit
 
-BLOCK_TYPES = ("separable", "inverted residual", "ShuffleNetV2 unit")
-SHORT_NAMES = {"separable": "sep", "inverted residual": "inv", "ShuffleNetV2 unit": "shuf"}
+BLOCK_TYPES = tuple(blocks.BLOCKS)  # plain conv, separable, bottleneck, inverted residual, ShuffleNetV2 unit
+SHORT_NAMES = {"plain 3×3": "conv", "separable": "sep", "bottleneck": "bot", "inverted residual": "inv",
+               "ShuffleNetV2 unit": "shuf"}
 KERNEL_SIZES = (3, 5)
 EXPAND_RATIOS = (3, 6)  # inverted residuals only
 WIDTHS = (16, 24, 32, 48, 64)
@@ -50,6 +54,10 @@ STEM_WIDTH = 16
 TABLE_FORMAT = "effedu latency table 3: fastest sample per entry, ms, CPU"
 INPUT = (1, 1, 16, 16)  # the digits of lesson 08, upsampled
 _WIDTH_CHOICES = list(itertools.combinations_with_replacement(WIDTHS, STAGES))  # non-decreasing widths
+# Every (block, kernel, expansion) a stage can choose, each once: choices a block lacks are fixed to the first value.
+_STAGE_OPTIONS = [(block, k, t) for block in BLOCK_TYPES
+                  for k in (KERNEL_SIZES if "kernel_size" in blocks.BLOCK_OPTIONS[block] else KERNEL_SIZES[:1])
+                  for t in (EXPAND_RATIOS if "expand_ratio" in blocks.BLOCK_OPTIONS[block] else EXPAND_RATIOS[:1])]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,7 +90,8 @@ Architecture = tuple[Stage, ...]
 
 
 def short_name(arch: Architecture) -> str:
-    """A short readable name: 'sep3-24×2 | inv5t6-32×1 | shuf3-48×2' (block, kernel, expansion, width × depth)."""
+    """A short readable name: 'sep3-24×2 | inv5t6-32×1 | shuf3-48×2' (block, kernel, expansion, width × depth;
+    'conv' is a plain convolution, 'bot' a ResNet bottleneck)."""
     return " | ".join(f"{SHORT_NAMES[s.block]}{s.kernel_size}"
                       f"{f't{s.expand_ratio}' if s.block == 'inverted residual' else ''}-{s.out_channels}×{s.depth}"
                       for s in arch)
@@ -90,9 +99,7 @@ def short_name(arch: Architecture) -> str:
 
 def choices_per_stage() -> int:
     """Distinct (block, kernel, expansion, width, depth) choices one stage can make."""
-    per_block = sum((len(KERNEL_SIZES) if "kernel_size" in blocks.BLOCK_OPTIONS[b] else 1)
-                    * (len(EXPAND_RATIOS) if "expand_ratio" in blocks.BLOCK_OPTIONS[b] else 1) for b in BLOCK_TYPES)
-    return per_block * len(WIDTHS) * len(DEPTHS)
+    return len(_STAGE_OPTIONS) * len(WIDTHS) * len(DEPTHS)
 
 
 def space_size() -> int:
@@ -136,11 +143,17 @@ def build(arch: Architecture, *, seed: int | None = 0) -> nn.Sequential:
 
 
 def sample(rng: random.Random) -> Architecture:
-    """A uniformly random architecture of the space: non-decreasing widths drawn as one choice, then each
-    stage's block and the options that block has."""
+    """A uniformly random architecture of the space: the non-decreasing widths drawn as one choice, then each
+    stage's (block, kernel, expansion) as one choice among the distinct ones (a block with more options is not
+    drawn less often per option), and its depth."""
     widths = rng.choice(_WIDTH_CHOICES)
-    return tuple(Stage(rng.choice(BLOCK_TYPES), rng.choice(KERNEL_SIZES), rng.choice(EXPAND_RATIOS), width,
-                       rng.choice(DEPTHS)) for width in widths)
+    return tuple(Stage(*rng.choice(_STAGE_OPTIONS), width, rng.choice(DEPTHS)) for width in widths)
+
+
+def hand_design(block: str, widths: Sequence[int] = (16, 32, 64), depths: Sequence[int] = (1, 2, 2)) -> Architecture:
+    """Lesson 08's ``models.TinyNet(block)`` as a member of this space (3×3 kernels, expansion 6): the same stem,
+    blocks and head, so the proxy and the table can score a hand design like any candidate."""
+    return tuple(Stage(block, 3, 6, width, depth) for width, depth in zip(widths, depths))
 
 
 def mutate(arch: Architecture, rng: random.Random) -> Architecture:
@@ -281,17 +294,43 @@ def reward(accuracy: float, latency_ms: float, target_ms: float, *, w: float = -
 class TrainingProxy:
     """Accuracy proxy: train ``build(arch)`` for a few seeded epochs on ``train`` and return its accuracy on
     ``validation`` — a split carved from the training data (``data.holdout``), never the test split, which must
-    stay untouched to judge the finds. Cached per architecture."""
+    stay untouched to judge the finds. Cached per architecture, so every search (and every seed of one) that meets
+    an architecture again gets the same number at no cost.
 
-    def __init__(self, train, validation, *, epochs: int = 3, seed: int = 0):
+    The defaults — 2 epochs at batch 32 with Adam at 0.01, about 70 steps on lesson 08's digits — are chosen to be
+    about as cheap as 2 epochs at lesson 08's batch 64 and 0.003, which leaves most networks near chance and makes
+    the proxy rank how fast a network starts to learn; here most networks get well past it. ``reseeded`` shows what
+    is left: the same network trained with other seeds scores differently."""
+
+    def __init__(self, train, validation, *, epochs: int = 2, batch_size: int = 32, lr: float = 0.01,
+                 seed: int = 0):
         self.train, self.validation, self.epochs, self.seed = train, validation, epochs, seed
+        self.batch_size, self.lr = batch_size, lr
         self.cache: dict = {}
+        self.other_seeds: dict = {}  # (arch, seed) → accuracy, for reseeded
+
+    def _train_and_score(self, arch: Architecture, seed: int) -> float:
+        model = fit(build(arch, seed=seed), self.train, epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
+                    seed=seed, progress=False)
+        return accuracy(model, self.validation)
 
     def __call__(self, arch: Architecture) -> float:
         if arch not in self.cache:
-            model = fit(build(arch, seed=self.seed), self.train, epochs=self.epochs, seed=self.seed, progress=False)
-            self.cache[arch] = accuracy(model, self.validation)
+            self.cache[arch] = self._train_and_score(arch, self.seed)
         return self.cache[arch]
+
+    def reseeded(self, arch: Architecture, seeds: Iterable[int]) -> list[float]:
+        """The proxy accuracy of ``arch`` trained with each of ``seeds`` (initial weights and batch order; the
+        proxy's own seed gives exactly what the search saw): how much of a reward is the luck of one training run."""
+        scores = []
+        for seed in seeds:
+            if seed == self.seed:
+                scores.append(self(arch))
+                continue
+            if (arch, seed) not in self.other_seeds:
+                self.other_seeds[(arch, seed)] = self._train_and_score(arch, seed)
+            scores.append(self.other_seeds[(arch, seed)])
+        return scores
 
 
 @dataclasses.dataclass
@@ -318,7 +357,8 @@ def evolve(accuracy_of: Callable[[Architecture], float], latency_of: Callable[[A
            progress: bool = True) -> list[Evaluation]:
     """Regularized evolution: start from ``start`` plus random architectures (``population`` in all); each cycle,
     the best of a random ``sample_size`` is mutated, the child evaluated, the oldest member dropped. Returns every
-    evaluation in order (an architecture met twice appears twice: ``unique`` removes repeats)."""
+    evaluation in order (an architecture met twice appears twice: ``unique`` removes repeats). ``population +
+    cycles`` evaluations in all: the budget ``random_search`` gets as ``evaluations``."""
     rng = random.Random(seed)
     history: list[Evaluation] = []
     evaluate = _evaluator(accuracy_of, latency_of, target_ms, w, hard, history)
@@ -330,7 +370,10 @@ def evolve(accuracy_of: Callable[[Architecture], float], latency_of: Callable[[A
     for _ in range(cycles):
         parent = max(rng.sample(alive, min(sample_size, len(alive))), key=lambda e: e.reward)
         alive.append(evaluate(mutate(parent.arch, rng)))
-        alive.pop(0)  # the oldest dies: regularized evolution favours architectures that stay good when retrained
+        # The oldest dies (aging). Real et al. credit it with favouring architectures that stay good when retrained;
+        # that needs re-training noise, and the cached, seeded proxy gives a rediscovered architecture its old
+        # score — here aging only keeps the population moving (and the start is the first to go).
+        alive.pop(0)
         steps.update()
     steps.close()
     return history
@@ -338,13 +381,15 @@ def evolve(accuracy_of: Callable[[Architecture], float], latency_of: Callable[[A
 
 def random_search(accuracy_of: Callable[[Architecture], float], latency_of: Callable[[Architecture], float], *,
                   target_ms: float, w: float = -0.07, hard: bool = False, evaluations: int = 16, seed: int = 0,
-                  progress: bool = True) -> list[Evaluation]:
-    """The baseline every search must beat: ``evaluations`` architectures sampled uniformly, scored alike."""
+                  start: Sequence[Architecture] = (), progress: bool = True) -> list[Evaluation]:
+    """The baseline every search must beat: ``start``, then architectures sampled uniformly, ``evaluations`` in
+    all, scored alike. With the ``seed`` and ``start`` of an ``evolve`` run its first draws are that run's initial
+    population: the two searches start alike, and differ only in what they do next."""
     rng = random.Random(seed)
     history: list[Evaluation] = []
     evaluate = _evaluator(accuracy_of, latency_of, target_ms, w, hard, history)
-    for _ in tqdm(range(evaluations), desc="random search", disable=not progress):
-        evaluate(sample(rng))
+    for i in tqdm(range(evaluations), desc="random search", disable=not progress):
+        evaluate(start[i] if i < len(start) else sample(rng))
     return history
 
 
@@ -370,6 +415,82 @@ def rescore(history: Sequence[Evaluation], *, target_ms: float, w: float = -0.07
     rescored = [dataclasses.replace(e, reward=reward(e.accuracy, e.latency_ms, target_ms, w=w, hard=hard))
                 for e in unique(history)]
     return sorted(rescored, key=lambda e: e.reward, reverse=True)
+
+
+@dataclasses.dataclass
+class PairedSearches:
+    """Regularized evolution and random search run in pairs: for each seed both start from the same architectures
+    (``start`` plus the same random draws) with the same budget of evaluations and the same proxy, so per seed
+    the two best rewards differ only by what each search did with that budget. ``verdict.search_comparison``
+    decides the paired comparison."""
+    seeds: list[int]
+    evolution: list[list[Evaluation]]
+    random: list[list[Evaluation]]
+    evaluations: int
+
+    def best(self, search: str) -> list[Evaluation]:
+        """Each seed's best evaluation of ``search`` ('evolution' or 'random search')."""
+        histories = {"evolution": self.evolution, "random search": self.random}[search]
+        return [max(history, key=lambda e: e.reward) for history in histories]
+
+    def frame(self) -> pd.DataFrame:
+        """One row per seed: both searches' best reward and the architecture that scored it."""
+        evolved, sampled = self.best("evolution"), self.best("random search")
+        return pd.DataFrame({"evolution": [e.reward for e in evolved],
+                             "evolution's best": [short_name(e.arch) for e in evolved],
+                             "random search": [e.reward for e in sampled],
+                             "random search's best": [short_name(e.arch) for e in sampled]},
+                            index=pd.Index(self.seeds, name="seed"))
+
+    def everything(self) -> list[Evaluation]:
+        """Every evaluation of both searches over all seeds (the reward explorer re-scores them)."""
+        return [e for history in self.evolution + self.random for e in history]
+
+    def finds(self) -> dict[str, Architecture]:
+        """The best architecture each search found over all its seeds, by the reward it searched on; one entry when
+        both found the same."""
+        evolved = max(self.best("evolution"), key=lambda e: e.reward).arch
+        sampled = max(self.best("random search"), key=lambda e: e.reward).arch
+        if evolved == sampled:
+            return {"NAS: both searches' find": evolved}
+        return {"NAS: evolution's find": evolved, "NAS: random search's find": sampled}
+
+
+def compare_searches(accuracy_of: Callable[[Architecture], float], latency_of: Callable[[Architecture], float], *,
+                     target_ms: float, seeds: Iterable[int], evaluations: int, population: int,
+                     start: Sequence[Architecture] = (), sample_size: int = 3, w: float = -0.07, hard: bool = False,
+                     progress: bool = True) -> PairedSearches:
+    """Evolution (``population`` members, then ``evaluations − population`` cycles) and random search
+    (``evaluations`` architectures), both from ``start`` and the same seed, once per seed. The proxy
+    (``accuracy_of``) is shared, so an architecture met again costs nothing."""
+    seeds = list(seeds)
+    if not population < evaluations:
+        raise ValueError(f"evaluations must exceed population (evolution needs a cycle), got {evaluations} and "
+                         f"{population}")
+    runs = PairedSearches(seeds, [], [], evaluations)
+    for seed in tqdm(seeds, desc="paired searches", disable=not progress):
+        runs.evolution.append(evolve(accuracy_of, latency_of, target_ms=target_ms, w=w, hard=hard,
+                                     population=population, cycles=evaluations - population, sample_size=sample_size,
+                                     seed=seed, start=start, progress=False))
+        runs.random.append(random_search(accuracy_of, latency_of, target_ms=target_ms, w=w, hard=hard,
+                                         evaluations=evaluations, seed=seed, start=start, progress=False))
+    return runs
+
+
+def remeasured_spread(frame: pd.DataFrame) -> float:
+    """The timing noise ``verdict.predictor`` sets beside the predictor's scatter, as the same statistic: each
+    network of a ``compare_latency`` frame measured twice — the fastest of its even rounds against the fastest of its
+    odd rounds (two interleaved runs of the same networks), as a ratio − 1 — and the median distance of those from
+    their median."""
+    results = frame.attrs["results"]
+    changes = []
+    for name in frame.index:
+        samples = list(results[name].samples)
+        if len(samples) < 2:
+            raise ValueError(f"{name}: two measurements need at least 2 rounds, got {len(samples)}")
+        changes.append(min(samples[1::2]) / min(samples[0::2]) - 1)
+    middle = statistics.median(changes)
+    return statistics.median(abs(c - middle) for c in changes)
 
 
 def history_frame(history: Sequence[Evaluation]) -> pd.DataFrame:

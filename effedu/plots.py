@@ -19,13 +19,46 @@ from .timing import LatencyResult
 from ._text import num, pct
 from .stats import median_interval, pareto_front, quartiles
 
-_BAR = "#4C72B0"
-_HIGHLIGHT = "#DD8452"
+# Okabe & Ito's colour-blind-safe palette (blue, orange, bluish green, vermillion, reddish purple, sky blue, yellow,
+# black); every multi-series plot also tells its series apart by marker or line style, never by colour alone.
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+LINESTYLES = ("-", "--", "-.", ":")
+_BAR = PALETTE[0]
+_HIGHLIGHT = PALETTE[1]
+
+
+def series_style(i: int) -> dict:
+    """The i-th series' colour, marker and line style: distinct in all three, so that a reader who does not tell
+    the colours apart still tells the series apart."""
+    return {"color": PALETTE[i % len(PALETTE)], "marker": MARKERS[i % len(MARKERS)],
+            "linestyle": LINESTYLES[i % len(LINESTYLES)]}
+
+
+class DescribedFigure(Figure):
+    """A matplotlib ``Figure`` whose text form describes it — its titles, axis labels and legend entries — instead of
+    "<Figure size 640x480 with 1 Axes>": a notebook's plain-text output (what a screen reader reads) and the alt
+    text of the HTML edition (``lessons.static_page``)."""
+
+    def __repr__(self) -> str:
+        return describe(self)
+
+
+def describe(fig: Figure) -> str:
+    """One sentence from a figure's own texts: 'Figure: <title>; x: <label>; y: <label>; series: a, b'."""
+    parts = [fig._suptitle.get_text()] if getattr(fig, "_suptitle", None) is not None else []
+    for ax in fig.axes:
+        legend = ax.get_legend()
+        parts += [text for text in (ax.get_title(), ax.get_xlabel() and f"x: {ax.get_xlabel()}",
+                                    ax.get_ylabel() and f"y: {ax.get_ylabel()}") if text]
+        if legend is not None:
+            parts.append("series: " + ", ".join(t.get_text() for t in legend.get_texts()))
+    return "Figure: " + ("; ".join(p for p in parts if p) or "a plot")
 
 
 def _figure(figsize, ncols: int = 1, **kwargs):
     """A figure with ``ncols`` axes side by side, outside pyplot's state machine."""
-    fig = Figure(figsize=figsize)
+    fig = DescribedFigure(figsize=figsize)
     return fig, fig.subplots(1, ncols, **kwargs)
 
 
@@ -201,9 +234,11 @@ def ratio_sweep(frame: pd.DataFrame, x: str, series: str, candidate: str, ax: Ax
     rows = frame[frame["candidate"] == candidate]
     for i, (value, group) in enumerate(rows.groupby(series)):
         group = group.sort_values(x)
-        color = f"C{i}"
-        ax.plot(group[x], group["ratio"], "o-", color=color, label=f"measured, {series}={value}")
-        ax.plot(group[x], group["macs_ratio"], "--", color=color, alpha=0.6, label=f"MACs, {series}={value}")
+        style = series_style(i)
+        ax.plot(group[x], group["ratio"], color=style["color"], marker=style["marker"], linestyle="-",
+                label=f"measured, {series}={value}")
+        ax.plot(group[x], group["macs_ratio"], color=style["color"], marker=style["marker"], linestyle="--",
+                fillstyle="none", alpha=0.6, label=f"MACs, {series}={value}")
     ax.axhline(1.0, color="grey", lw=0.8)
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")  # ratios: 0.1 and 10 are equally far from 1
@@ -223,7 +258,9 @@ def roofline(layers: pd.DataFrame, peaks: dict, ax: Axes | None = None, title: s
     rows = layers[(layers["macs"] > 0) & (layers["median_ms"] > 0)]
     achieved = achieved_gflops(rows)
     for i, (kind, group) in enumerate(rows.groupby(color_by)):
-        ax.scatter(group["intensity"], achieved[group.index], s=18, color=f"C{i}", label=kind, alpha=0.8)
+        style = series_style(i)
+        ax.scatter(group["intensity"], achieved[group.index], s=18, color=style["color"], marker=style["marker"],
+                   label=kind, alpha=0.8)
     ridge = peaks["peak_gflops"] / peaks["bandwidth_gbs"]
     intensity = np.logspace(-1, 3, 100)
     ax.plot(intensity, np.minimum(peaks["peak_gflops"], peaks["bandwidth_gbs"] * intensity), "k-", lw=1.2,
@@ -296,7 +333,11 @@ def share_bars(table: pd.DataFrame, columns: tuple = ("macs_share", "time_share"
                ) -> Figure:
     """Side-by-side horizontal bars of shares per row (e.g. per stage: share of the MACs and of the time)."""
     fig, ax = _figure((6.5, 0.8 + 0.5 * len(table)))
-    table[list(columns)][::-1].plot.barh(ax=ax)
+    table[list(columns)][::-1].plot.barh(ax=ax, color=list(PALETTE[:len(columns)]))
+    for bars, hatch in zip(ax.containers, ("", "//", "..", "xx")):  # the series differ in pattern, not only hue
+        for bar in bars:
+            bar.set_hatch(hatch)
+    ax.legend()
     ax.set_xlabel("share")
     ax.set_xlim(0, 1)
     ax.set_title(title)
@@ -310,7 +351,9 @@ def accuracy_latency(frames: dict, ax: Axes | None = None, title: str = "") -> F
     fig, ax = _axes(ax, (7, 4.5))
     everything = pd.concat(frames.values())
     for i, (group, frame) in enumerate(frames.items()):
-        ax.scatter(frame["median_ms"], frame["accuracy"], color=f"C{i}", label=group, zorder=3)
+        style = series_style(i)
+        ax.scatter(frame["median_ms"], frame["accuracy"], color=style["color"], marker=style["marker"], label=group,
+                   zorder=3)
         for name, row in frame.iterrows():
             ax.annotate(short_label(name, 24), (row["median_ms"], row["accuracy"]), fontsize=7, xytext=(3, 3),
                         textcoords="offset points")
@@ -346,11 +389,20 @@ def predicted_vs_measured(predicted, measured, title: str = "") -> Figure:
     return fig
 
 
-def search_progress(curves: dict, title: str = "") -> Figure:
-    """Best reward so far against the number of networks evaluated, one line per search (``nas.best_so_far``)."""
+def search_progress(curves: dict, title: str = "", reference: tuple[str, float] | None = None) -> Figure:
+    """Best reward so far against the number of networks evaluated (``nas.best_so_far``): per search one curve,
+    or a list of curves (one per seed, drawn thin in the search's colour). ``reference`` = (label, reward): a
+    dashed horizontal line, e.g. the start's reward that every curve begins at or above."""
     fig, ax = _axes(None, (6.5, 3.8))
-    for i, (name, curve) in enumerate(curves.items()):
-        ax.step(range(1, len(curve) + 1), curve, where="post", color=f"C{i}", label=name)
+    for i, (name, runs) in enumerate(curves.items()):
+        several = bool(runs) and not isinstance(runs[0], (int, float))
+        for j, curve in enumerate(runs if several else [runs]):
+            ax.step(range(1, len(curve) + 1), curve, where="post", color=series_style(i)["color"],
+                    linestyle=series_style(i)["linestyle"], alpha=0.6 if several else 1.0,
+                    linewidth=1.0 if several else 1.5,
+                    label=(f"{name} ({len(runs)} seeds)" if several else name) if j == 0 else None)
+    if reference is not None:
+        ax.axhline(reference[1], color="0.4", linestyle="--", linewidth=1, label=reference[0])
     ax.set_xlabel("networks evaluated")
     ax.set_ylabel("best reward so far")
     ax.legend(fontsize=8)

@@ -19,7 +19,7 @@ from torch import nn
 
 from . import models
 from ._runtime import Device, InputLike, ModuleStack, guarded_run, positive_int, run_model, synchronize
-from .counting import count_params, record_ops
+from .counting import count_fast, count_params, record_ops
 from .stats import Range, median_interval
 from .timing import compare_latency, garbage_collector_off
 
@@ -289,10 +289,51 @@ def roofline_ms(model: nn.Module, x: InputLike, peaks: dict, *, device: Device =
     """MobileNetV4's hardware-independent latency model (Qin et al. 2024, Sec. 3, Eq. 1) on this machine's measured
     roofline: the sum over operators of max(MACs / peak MAC rate, bytes moved / bandwidth), in ms. "Using total
     MACs to proxy latency is the same as a roofline with ridge point 0" — this one has this machine's ridge."""
+    return _roofline_ms(record_ops(model, x, device=device), peaks)
+
+
+def _roofline_ms(records, peaks: dict, limit: str | None = None) -> float:
+    """``roofline_ms`` of recorded operators; ``limit`` ("memory" or "compute"): only the operators at that roof."""
     peak_macs_per_ms = peaks["peak_gflops"] / 2 * 1e6  # GFLOP/s → MACs per ms
     bytes_per_ms = peaks["bandwidth_gbs"] * 1e6
-    return float(sum(max(r.macs / peak_macs_per_ms, r.bytes / bytes_per_ms)
-                     for r in record_ops(model, x, device=device)))
+    total = 0.0
+    for r in records:
+        compute_ms, memory_ms = r.macs / peak_macs_per_ms, r.bytes / bytes_per_ms
+        at = "memory" if memory_ms > compute_ms else "compute"
+        total += max(compute_ms, memory_ms) if limit in (None, at) else 0.0
+    return float(total)
+
+
+def roofline_speeds(candidates: dict, rooflines: dict, *, device: Device = None) -> pd.DataFrame:
+    """MobileNetV4's roofline model (``roofline_ms``) for several candidates (name → (model, input)) on several
+    machines' rooflines (label → {"peak_gflops", "bandwidth_gbs"}: ``machine.machine_peaks`` or a paper device's
+    vendor figures): each candidate's arithmetic intensity (``FLOP per byte``, the whole model's) and, per machine,
+    its predicted speed relative to the first candidate. ``attrs``: ``ridge`` (FLOP/byte per machine), ``ms``
+    (predicted ms, per machine and candidate), ``bound`` ('memory', 'compute' or 'mixed': where the predicted time
+    of the candidate's operators sits, per machine and candidate) and ``bytes`` (bytes moved per candidate). Counted on
+    the meta device (no arithmetic), or on ``device`` when one is given."""
+    if not candidates or not rooflines:
+        raise ValueError("candidates and rooflines must each name at least one entry")
+    records = {name: record_ops(model, x, device=device) if device is not None else count_fast(model, x)
+               for name, (model, x) in candidates.items()}  # counting alone: the meta device, no arithmetic
+    moved = {name: sum(r.bytes for r in ops) for name, ops in records.items()}
+    intensity = {name: 2 * sum(r.macs for r in ops) / moved[name] for name, ops in records.items()}
+    first = next(iter(records))
+    ms = {label: {name: _roofline_ms(ops, peaks) for name, ops in records.items()}
+          for label, peaks in rooflines.items()}
+
+    def bound(ops, peaks) -> str:
+        memory = _roofline_ms(ops, peaks, "memory")
+        return "memory" if memory == _roofline_ms(ops, peaks) else "compute" if memory == 0 else "mixed"
+
+    table = pd.DataFrame({"FLOP per byte": intensity,
+                          **{label: {name: ms[label][first] / ms[label][name] for name in records}
+                             for label in rooflines}})
+    table.attrs.update({"ridge": {label: p["peak_gflops"] / p["bandwidth_gbs"] for label, p in rooflines.items()},
+                        "ms": ms, "bytes": moved,
+                        "bound": {label: {name: bound(ops, peaks) for name, ops in records.items()}
+                                  for label, peaks in rooflines.items()}})
+    return table
 
 
 def zoo(resolution: int = 224, *, latency: bool = False, threads: int = 1, device: Device = None,

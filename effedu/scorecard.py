@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime
 import html
 import json
+import secrets
 import math
 import os
 import platform
@@ -31,7 +32,7 @@ from pathlib import Path
 from typing import Callable
 
 import pandas as pd
-from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from torch import nn
 
 from . import __version__, blocks, guidelines, models, plots, profiling, transforms, verdict
@@ -40,7 +41,7 @@ from ._text import num, pct, pct_range, plural, ratio_range, times
 from . import stats
 from .stats import Range
 from .machine import allocator, available_cores, default_device, hardware, pin_allocator
-from .timing import NoisyMeasurementWarning, compare_latency, measure_latency
+from .timing import STARVED_CPU_SHARE, NoisyMeasurementWarning, compare_latency, measure_latency
 
 FORMAT = "effedu scorecard 3"  # 3: every experiment in several processes; lo–hi: 95 % intervals (sign test)
 OLD_FORMATS = {"effedu scorecard 1": "format 1: its range is the middle half of the rounds, not a 95 % interval",
@@ -95,6 +96,22 @@ def outcome(e: dict, card_format: str = FORMAT) -> str:
     if e["unit"] == "time share":
         return "share"
     return verdict.outcome_of(measured_range(e))
+
+
+def starved(e: dict, card: dict) -> float | None:
+    """The lowest CPU share of an experiment's processes when it is below ``STARVED_CPU_SHARE`` on a one-thread
+    card (the core was shared: a busy hub node, another program) — else None. Marked on the page, never hidden."""
+    if card.get("threads", 1) != 1:
+        return None
+    shares = [p["cpu_share"] for p in e.get("processes", []) if p.get("cpu_share") is not None]
+    return min(shares) if shares and min(shares) < STARVED_CPU_SHARE else None
+
+
+def shown_outcome(e: dict, card: dict) -> str:
+    """The outcome as the table and the page say it: decided again, with a starved run marked."""
+    decided = OLD_FORMATS.get(card.get("format"), outcome(e, card.get("format")))
+    share = starved(e, card)
+    return decided if share is None else f"{decided} — starved (CPU share {pct(share)})"
 
 
 def fault_evidence(e: dict) -> str:
@@ -271,7 +288,7 @@ def run(*, device: Device = None, threads: int = 1, progress: bool = True, proce
         results[key] = {"title": title, "unit": unit, **combined([r["results"][key] for r in runs]),
                         "paper": paper, "note": note}
         results[key]["outcome"] = outcome(results[key])  # for people reading the file; re-decided on reading
-    return {"format": FORMAT, "effedu": __version__, "created": datetime.date.today().isoformat(),
+    return {"format": FORMAT, "effedu": __version__, "created": datetime.datetime.now().isoformat(timespec="seconds"),
             "seconds": round(time.perf_counter() - started, 1), "device": device, "threads": threads,
             "processes": processes, "allocator": runs[0]["allocator"],
             "machine": {k: str(v) for k, v in hardware().items()}, "python": platform.python_version(),
@@ -292,9 +309,8 @@ def table(card: dict) -> pd.DataFrame:
         paper = ", ".join(f"{d} ×{num(v)}" for d, v in e.get("paper", {}).items())
         shown, spread = _shown(e)
         note = e.get("note", "")
-        decided = outcome(e, card.get("format"))
         rows[e["title"]] = {"here": shown, "95 % interval": spread, "between processes": _between(e),
-                            "outcome": decided, "paper": "; ".join(part for part in (paper, note) if part)}
+                            "outcome": shown_outcome(e, card), "paper": "; ".join(part for part in (paper, note) if part)}
     return pd.DataFrame(rows).T
 
 
@@ -329,11 +345,20 @@ def machine_label(card: dict) -> str:
     return f"{where} ({m.get('os', '?')})"
 
 
-def load(paths: list[str | Path]) -> tuple[list[tuple[str, dict]], list[str]]:
-    """The readable scorecards (label, card) and a message for each file that is not one (wrong format, an older
-    version, unreadable) — never an exception for a classmate's bad file."""
-    cards, problems, labels = [], [], {}
+def card_files(paths: list[str | Path]) -> list[Path]:
+    """The files to read: each path given, and every ``*.json`` file in (and below) each folder given — how a room's
+    cards arrive (a shared folder, an LMS download)."""
+    found = []
     for path in map(Path, paths):
+        found += sorted(path.rglob("*.json")) if path.is_dir() else [path]
+    return found
+
+
+def load(paths: list[str | Path]) -> tuple[list[tuple[str, dict]], list[str]]:
+    """The readable scorecards (label, card) of ``paths`` (files or folders) and a message for each file that is not
+    one (wrong format, an older version, unreadable) — never an exception for a classmate's bad file."""
+    cards, problems, labels = [], [], {}
+    for path in card_files(paths):
         try:
             card = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as err:
@@ -350,54 +375,125 @@ def load(paths: list[str | Path]) -> tuple[list[tuple[str, dict]], list[str]]:
     return cards, problems
 
 
+MAX_KINDS_PLOTTED = 12  # kinds of machine drawn one row each; the rest share a row: a figure stays a screen high
+
+
+def machine_kind(card: dict) -> str:
+    """Machines that should measure alike: the same CPU (or GPU), thread count and OS."""
+    return machine_label(card)
+
+
+def kinds(cards: list[tuple[str, dict]]) -> dict[str, list[tuple[str, dict]]]:
+    """The cards grouped by kind of machine, the most common kind first."""
+    grouped: dict[str, list] = {}
+    for label, card in cards:
+        grouped.setdefault(machine_kind(card), []).append((label, card))
+    return dict(sorted(grouped.items(), key=lambda item: (-len(item[1]), item[0])))
+
+
 def _plot(key: str, cards: list[tuple[str, dict]]) -> str:
-    rows = [(label, card["experiments"][key]) for label, card in cards if key in card.get("experiments", {})]
-    if not rows:
+    """One compact figure per experiment, whatever the room's size: a row per kind of machine (at most
+    ``MAX_KINDS_PLOTTED``, the rest in one row), a dot per machine (hollow: starved; ×: unstable), a bar at the kind's
+    median, the papers' devices as lines in their own colour and style."""
+    grouped = kinds([(label, card) for label, card in cards if key in card.get("experiments", {})])
+    if not grouped:
         return ""
-    title, unit, *_ = EXPERIMENTS[key] if key in EXPERIMENTS else (rows[0][1]["title"], rows[0][1]["unit"])
-    fig = Figure(figsize=(7, 0.9 + 0.45 * len(rows)))
+    rows = list(grouped.items())
+    if len(rows) > MAX_KINDS_PLOTTED:
+        rest = [member for _, members in rows[MAX_KINDS_PLOTTED - 1:] for member in members]
+        rows = rows[:MAX_KINDS_PLOTTED - 1] + [(f"{len(grouped) - MAX_KINDS_PLOTTED + 1} other kinds", rest)]
+    first = rows[0][1][0][1]["experiments"][key]
+    title, unit = first["title"], first["unit"]
+    fig = plots.DescribedFigure(figsize=(9, figure_height(len(rows))))
     ax = fig.subplots()
-    for y, (label, e) in enumerate(rows):
-        r = measured_range(e)
-        ax.errorbar([r.value], [y], xerr=[[r.value - r.lo], [r.hi - r.value]], fmt="o", color="C0", capsize=3)
-    for i, (device, value) in enumerate(rows[0][1].get("paper", {}).items()):
-        ax.axvline(value, color=f"C{i + 1}", ls="--", lw=1, label=f"paper: {device}")
+    for y, (kind, members) in enumerate(rows):
+        values = []
+        for j, (label, card) in enumerate(members):
+            e = card["experiments"][key]
+            value = measured_range(e).value
+            values.append(value)
+            jitter = y + 0.3 * (((j * 7) % 11) / 10 - 0.5)  # spread a kind's dots a little, deterministically
+            marker = "x" if outcome(e, card.get("format")) == UNSTABLE else "o"
+            ax.plot([value], [jitter], marker, color=plots.PALETTE[0], ms=4, alpha=0.8,
+                    fillstyle="none" if starved(e, card) is not None else "full")
+        ax.plot([statistics.median(values)] * 2, [y - 0.35, y + 0.35], color="black", lw=2)
+    for i, (device, value) in enumerate(first.get("paper", {}).items()):
+        style = plots.series_style(i + 1)
+        ax.axvline(value, color=style["color"], ls=style["linestyle"], lw=1.2, label=f"paper: {device}")
     if unit == "time ratio":
         ax.axvline(1.0, color="grey", lw=0.8)
-    ax.set_yticks(range(len(rows)), [label[:50] for label, _ in rows])
-    ax.set_xlabel(f"{unit} (dot: median of the paired rounds; bar: its 95 % interval)")
+    ax.set_yticks(range(len(rows)), [f"{kind[:45]} ({len(members)})" for kind, members in rows])
+    ax.invert_yaxis()
+    ax.set_xlabel(unit)
     ax.set_title(title, fontsize=10)
-    if rows[0][1].get("paper"):
-        ax.legend(fontsize=7)
+    key_entries = [Line2D([], [], marker="o", ls="", color=plots.PALETTE[0], label="one machine"),
+                   Line2D([], [], marker="o", ls="", fillstyle="none", color=plots.PALETTE[0], label="starved"),
+                   Line2D([], [], marker="x", ls="", color=plots.PALETTE[0], label="unstable"),
+                   Line2D([], [], marker="|", ls="", ms=10, mew=2, color="black", label="median of the kind")]
+    ax.legend(handles=key_entries + ax.get_legend_handles_labels()[0], fontsize=7, loc="center left",
+              bbox_to_anchor=(1.01, 0.5))
     fig.tight_layout()
-    return plots.html_image(plots.png_bytes(fig), title)
+    return plots.html_image(plots.png_bytes(fig), plots.describe(fig))
+
+
+def figure_height(rows: int) -> float:
+    """Inches: grows with the rows drawn, which are at most ``MAX_KINDS_PLOTTED`` — 60 or 200 machines alike."""
+    return 1.2 + 0.4 * min(rows, MAX_KINDS_PLOTTED)
+
+
+def _cell(e: dict | None, card: dict) -> str:
+    if e is None:
+        return "<td>—</td>"
+    value, interval = _shown(e)
+    return f"<td>{value}<br><small>{interval}<br>{html.escape(shown_outcome(e, card))}</small></td>"
+
+
+def _kind_summary(key: str, members: list[tuple[str, dict]]) -> str:
+    """A kind of machine in one cell: the median of its machines' values, their range, and how many were unstable or
+    starved."""
+    found = [(card["experiments"][key], card) for _, card in members if key in card.get("experiments", {})]
+    if not found:
+        return "<td>—</td>"
+    values = [measured_range(e).value for e, _ in found]
+    is_share = found[0][0]["unit"] == "time share"
+    shown = (lambda v: pct(v)) if is_share else times
+    marks = [f"{n} {word}" for n, word in ((sum(outcome(e, c.get("format")) == UNSTABLE for e, c in found), "unstable"),
+                                           (sum(starved(e, c) is not None for e, c in found), "starved")) if n]
+    spread = f"{shown(min(values))}–{shown(max(values)).lstrip('×')}" if len(values) > 1 else "one machine"
+    return (f"<td>{shown(statistics.median(values))}<br><small>{spread}"
+            + (f"<br>{', '.join(marks)}" if marks else "") + "</small></td>")
 
 
 def class_page(paths: list[str | Path]) -> str:
-    """One HTML page: a table (machines × experiments) and a plot per experiment with every machine's value and
-    range beside the papers' devices; files that could not be read are listed, not fatal."""
+    """One HTML page for a room of any size: per kind of machine (the most common first) the median of its machines
+    and their range per experiment; one compact figure per experiment; every machine's own row (value, 95 % interval,
+    outcome decided again, starved runs marked) folded below; files that could not be read listed, never fatal."""
     cards, problems = load(paths)
     keys = list(dict.fromkeys(k for _, card in cards for k in card.get("experiments", {})))
     header = "".join(f"<th>{html.escape(card_title(k, cards))}</th>" for k in keys)
-    body = ""
-    for label, card in cards:
-        cells = ""
-        for key in keys:
-            e = card.get("experiments", {}).get(key)
-            cells += "<td>—</td>" if e is None else "<td>{}<br><small>{}<br>{}</small></td>".format(
-                *_shown(e), html.escape(OLD_FORMATS.get(card.get("format"), outcome(e))))
-        body += f"<tr><th>{html.escape(label)}</th>{cells}</tr>"
-    plots = "".join(f"<h2>{html.escape(card_title(k, cards))}</h2>{_plot(k, cards)}" for k in keys)
+    grouped = kinds(cards)
+    summary = "".join(f"<tr><th>{html.escape(kind)} <small>({plural(len(members), 'machine')})</small></th>"
+                      + "".join(_kind_summary(k, members) for k in keys) + "</tr>" for kind, members in grouped.items())
+    every = "".join(f"<tr><th>{html.escape(label)}</th>"
+                    + "".join(_cell(card.get("experiments", {}).get(k), card) for k in keys) + "</tr>"
+                    for members in grouped.values()
+                    for label, card in sorted(members, key=lambda m: m[0]))
+    figures = "".join(f"<h2>{html.escape(card_title(k, cards))}</h2>{_plot(k, cards)}" for k in keys)
     skipped = "".join(f"<li>{html.escape(p)}</li>" for p in problems)
-    return (f"<!doctype html><html><head><meta charset='utf-8'><title>effedu — the class scorecard</title>"
-            "<style>body{font-family:sans-serif;max-width:1100px;margin:2em auto}td,th{padding:4px 8px;"
+    return (f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>effedu — the class scorecard</title>"
+            "<style>body{font-family:sans-serif;max-width:1200px;margin:2em auto}td,th{padding:4px 8px;"
             "border-bottom:1px solid #ddd;text-align:left;vertical-align:top}</style></head><body>"
-            f"<h1>The class scorecard: {plural(len(cards), 'machine')}</h1><p>Each number is a paired ratio measured on "
-            "that machine (median of interleaved rounds; small print: its 95 % interval, and the outcome decided "
-            "from it). Below 1: the candidate took less time than its baseline. The dashed lines are the papers' own "
-            "devices.</p>"
-            f"<table><tr><th>machine</th>{header}</tr>{body}</table>"
-            + (f"<h2>Files not included</h2><ul>{skipped}</ul>" if skipped else "") + plots + "</body></html>")
+            f"<h1>The class scorecard: {plural(len(cards), 'machine')} of {plural(len(grouped), 'kind')}</h1>"
+            "<p>Each number is a paired ratio measured on a machine (the median of interleaved rounds, in five fresh "
+            "processes). Below 1: the candidate took less time than its baseline. Per kind of machine: the median of "
+            "its machines, and the lowest–highest machine in small print; every machine's own value, 95 % interval "
+            "and outcome (decided again from the file) are in the table folded below. <b>Starved</b>: the measurement "
+            "got less than 60 % of its CPU core (a busy node) — do not trust it. <b>Unstable</b>: its five processes "
+            "disagreed. The dashed lines in the figures are the papers' own devices.</p>"
+            f"<table><tr><th>kind of machine</th>{header}</tr>{summary}</table>"
+            f"<details><summary>Every machine ({len(cards)})</summary><table><tr><th>machine</th>{header}</tr>"
+            f"{every}</table></details>"
+            + (f"<h2>Files not included</h2><ul>{skipped}</ul>" if skipped else "") + figures + "</body></html>")
 
 
 def latest_outcomes(folders: list[Path] | None = None) -> dict[str, str] | None:
@@ -423,5 +519,22 @@ def card_title(key: str, cards: list[tuple[str, dict]]) -> str:
 
 
 def default_name(card: dict) -> str:
+    """A file name no other machine (or run) in the room picks: the machine, the time to the second and a random
+    suffix — identical laptops saving into one shared folder never overwrite each other."""
     stem = "".join(c if c.isalnum() else "-" for c in machine_label(card).lower()).strip("-")
-    return f"scorecard-{stem[:60]}-{card['created']}.json"
+    when = "".join(c if c.isalnum() else "-" for c in str(card["created"]))
+    return f"scorecard-{stem[:60]}-{when}-{secrets.token_hex(3)}.json"
+
+
+def save(card: dict, path: Path | None = None) -> Path:
+    """Write ``card`` to ``path`` (default: a new unique name here); never overwrites an existing file."""
+    for _ in range(10):
+        target = path or Path(default_name(card))
+        try:
+            with open(target, "x", encoding="utf-8") as out:
+                json.dump(card, out, indent=1)
+            return target
+        except FileExistsError:
+            if path is not None:
+                raise FileExistsError(f"out: {path} exists already — choose another name (nothing was overwritten)")
+    raise FileExistsError("could not find a free scorecard file name")

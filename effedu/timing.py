@@ -270,7 +270,8 @@ def _named_candidates(candidates: Candidates, x: InputLike | None) -> list[tuple
 def compare_latency(candidates: Candidates, x: InputLike | None = None, *, threads: int | None = 1,
                     device: Device = None, warmup: int = 5, repeats: int = 20, budget_s: float = 1.0,
                     number: int | None = None, interleave: bool = True, counts: bool = True,
-                    progress: bool | Progress = False, fit_rounds: bool = False) -> pd.DataFrame:
+                    progress: bool | Progress = False, fit_rounds: bool = False,
+                    candidate_threads: Sequence[int] | None = None) -> pd.DataFrame:
     """Time several models interleaved (round-robin) and return one row per candidate.
 
     ``candidates``: ``{name: model}``, ``{name: (model, x)}`` for per-candidate inputs, or a list of models.
@@ -286,15 +287,22 @@ def compare_latency(candidates: Candidates, x: InputLike | None = None, *, threa
     ``progress=True`` shows a progress bar (a function ``(done, planned)`` is called after every round instead).
     ``fit_rounds=True`` takes only as many rounds as fit in the budget, decided from the warm-up before sampling
     (explorers: a slow setting gets fewer rounds, and "too few rounds to decide" below 6).
+    ``candidate_threads``: each candidate's own CPU thread count, switched between blocks (a thread comparison
+    with other candidates, as ``compare_threads`` does for one model); ``threads`` is then only the starting value.
     * ``faults`` — page faults per forward (median over the rounds; absent where the OS does not count them): a
       candidate whose activations the allocator maps afresh on every forward shows thousands.
 
     ``frame.attrs``: ``results`` ({name: LatencyResult}, every sample), ``threads``, ``device``, ``rounds``,
     ``cpu_share`` (CPU time over wall time while sampling).
     """
+    if candidate_threads is not None:
+        candidate_threads = [positive_int(n, "candidate_threads") for n in candidate_threads]
+        if len(candidate_threads) != len(candidates):
+            raise ValueError(f"candidate_threads must give one thread count per candidate ({len(candidates)}), "
+                             f"got {len(candidate_threads)}")
     return _compare(candidates, x, threads=threads, device=device, warmup=warmup, repeats=repeats,
                     budget_s=budget_s, number=number, interleave=interleave, counts=counts, progress=progress,
-                    fit_rounds=fit_rounds)
+                    fit_rounds=fit_rounds, per_candidate_threads=candidate_threads)
 
 
 def compare_threads(model: nn.Module, x: InputLike, thread_counts: Sequence[int], *, device: Device = "cpu",

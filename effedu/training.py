@@ -61,3 +61,16 @@ def train_and_measure(designs: dict, train: Dataset, test: Dataset, *, epochs: i
     shape = (1, *train[0][0].shape)
     frame = compare_latency(designs, shape, threads=threads, device=device, budget_s=budget_s)
     return frame.assign(accuracy=pd.Series(accuracies))
+
+
+def with_accuracy(frame: pd.DataFrame, models: dict, data: Dataset, split: str = "validation") -> pd.DataFrame:
+    """``frame`` (one row per model, as ``compare_latency`` returns it) with an ``accuracy`` column measured on
+    ``data``; ``attrs`` record how many examples (``accuracy_n``) and which ``split`` — what an accuracy verdict
+    needs to know its noise, and what lesson 10's capstone checker reads. Select on the validation split while
+    designing; measure the test split once, at the end."""
+    missing = [name for name in frame.index if name not in models]
+    if missing:
+        raise ValueError(f"models must hold every row of frame; missing {missing}")
+    measured = frame.assign(accuracy=[accuracy(models[name], data) for name in frame.index])
+    measured.attrs.update(frame.attrs, accuracy_n=len(data), accuracy_split=split)
+    return measured

@@ -336,39 +336,109 @@ def ranking(frame: pd.DataFrame, among: Sequence[str] | None = None) -> Verdict:
 
 
 def guideline(frame: pd.DataFrame, expected_best: str | None = None) -> Verdict:
-    """Does "``expected_best`` (default: the first row) is the fastest" hold here, judged per MAC on the 95 %
-    intervals? **holds** (every other setting clearly slower per MAC), **partly holds** (some clearly slower, none
-    clearly faster), **contradicted** (some clearly faster per MAC), **cannot tell** (none decided)."""
+    """Does "``expected_best`` (default: the first row) is the fastest" hold here? Each other setting is judged on
+    its raw time *and* its time per MAC, both on their 95 % intervals, and is decided only where the two agree — so
+    a small MAC difference can discount a raw win but never manufacture a loss (or a win) out of equal times.
+    **holds** (every other setting clearly slower), **partly holds** (some clearly slower, none clearly faster),
+    **contradicted** (some clearly faster), **cannot tell** (none decided). With a ``bytes`` column it also checks
+    the guideline's proposed cause: do the clearly ordered pairs run in the order of their memory traffic per MAC?"""
     base = expected_best or frame.index[0]
     others = [name for name in frame.index if name != base]
-    judged = {name: per_mac(frame, name, base) for name in others}
-    faster = [n for n, v in judged.items() if v.outcome == FASTER]
-    slower = [n for n, v in judged.items() if v.outcome == SLOWER]
+    judged, details = {}, []
+    for name in others:
+        raw, each = speed(frame, name, base), per_mac(frame, name, base)
+        agreed = raw.outcome if raw.outcome == each.outcome and raw.outcome in (FASTER, SLOWER) else None
+        judged[name] = agreed or SAME
+        macs = each.numbers["units"]
+        shown = (f"**{name}** against {base}: time {times(raw.numbers['ratio'], _decided_side(agreed or ''))} "
+                 f"({interval(raw.numbers['range'], rounds(frame))}), per MAC "
+                 f"{times(each.numbers['per_unit'], _decided_side(agreed or ''))} "
+                 f"({ratio_range(each.numbers['range'])}; MACs {times(macs)})")
+        if agreed:
+            details.append(f"{shown}: {SPEED_WORDS[agreed]}.")
+        elif raw.outcome in (FASTER, SLOWER) or each.outcome in (FASTER, SLOWER):
+            details.append(f"{shown}: not decided — the raw time reads {SPEED_WORDS[raw.outcome]}, the time per "
+                           f"MAC {SPEED_WORDS[each.outcome]}, so the MAC difference, not the widths, would decide "
+                           "it.")
+        else:
+            details.append(f"{shown}: not decided — {SPEED_WORDS[raw.outcome]}.")
+    faster = [n for n, o in judged.items() if o == FASTER]
+    slower = [n for n, o in judged.items() if o == SLOWER]
     if faster:
         outcome = "contradicted"
-        text = f"**Contradicted** here: {', '.join(faster)} ran faster per MAC than {base}."
+        text = f"**Contradicted** here: {', '.join(faster)} ran clearly faster than {base}, in time and per MAC."
     elif len(slower) == len(others):
-        outcome, text = "holds", f"**Holds** here: every other setting ran clearly slower per MAC than {base}."
+        outcome = "holds"
+        text = f"**Holds** here: every other setting ran clearly slower than {base}, in time and per MAC."
     elif slower:
         outcome = "partly holds"
-        text = (f"**Partly holds** here: {', '.join(slower)} clearly slower per MAC than {base}; the rest not "
-                "decided.")
+        text = (f"**Partly holds** here: {', '.join(slower)} clearly slower than {base}, in time and per MAC; the "
+                "rest not decided.")
     else:
         outcome = "cannot tell"
-        text = (f"**Cannot tell** here: no setting is clearly faster or slower per MAC than {base} — the "
-                "differences sit within this machine's noise, so the guideline is neither confirmed nor refuted.")
-    details = " ".join(v.text for v in judged.values())
-    return Verdict(outcome, f"{text}\n\n{details}", {"judged": {n: v.outcome for n, v in judged.items()}})
+        text = (f"**Cannot tell** here: no setting is clearly faster or slower than {base} in both time and time "
+                "per MAC — the guideline is neither confirmed nor refuted on this machine.")
+    numbers = {"judged": judged}
+    text += f"\n\n{' '.join(details)}"
+    if "bytes" in frame.columns:
+        cause, traffic = _traffic_order(frame)
+        numbers.update(traffic)
+        text += f"\n\n{cause}"
+    return Verdict(outcome, text, numbers)
 
 
-def promises(frame: pd.DataFrame, pairs: Sequence[tuple[str, str]]) -> Verdict:
-    """Several replacements (``(small, big)`` pairs of one frame) ranked by how well each kept its MACs' promise —
-    time ratio ÷ MAC ratio, 1 meaning "exactly as promised". Best and worst are named only where their intervals
-    do not overlap the others'; outcome **clear** or **tied**."""
+def _traffic_order(frame: pd.DataFrame) -> tuple[str, dict]:
+    """G1's cause put to the test: among the pairs of rows clearly ordered in time *and* per MAC, does the slower
+    one always move more bytes per MAC? A sentence and its numbers (``traffic``: **follows**, **does not follow**
+    or **untested**; the rank correlation of bytes per MAC with time per MAC; the pairs against the traffic)."""
+    names = list(frame.index)
+    bytes_per_mac = frame["bytes"] / frame["macs"]
+    time_per_mac = frame["median_ms"] / frame["macs"]
+    rho = spearman(bytes_per_mac, time_per_mac)
+    ordered, against = [], []
+    for slow in names:
+        for fast in names:
+            if slow == fast:
+                continue
+            r = paired(frame, slow, fast)
+            each = r / float(frame.loc[slow, "macs"] / frame.loc[fast, "macs"])
+            if outcome_of(r) == SLOWER and outcome_of(each) == SLOWER:
+                ordered.append((slow, fast))
+                if bytes_per_mac[slow] <= bytes_per_mac[fast]:
+                    against.append((slow, fast))
+    correlation = f"rank correlation of bytes per MAC with time per MAC: {_correlation(rho)}"
+    if not ordered:
+        return (f"No pair of settings is clearly ordered, so whether the time follows the memory traffic cannot be "
+                f"checked here ({correlation}).", {"traffic": "untested", "traffic_rho": rho, "against": []})
+    if not against:
+        return (f"**The order follows the traffic**: in each of the {plural(len(ordered), 'clearly ordered pair')} "
+                f"the slower setting moves more bytes per MAC ({correlation}) — consistent with G1's cause, though "
+                "the widths change more than the bytes (not a proof).",
+                {"traffic": "follows", "traffic_rho": rho, "against": []})
+    listed = "; ".join(f"**{slow}** moves {num(bytes_per_mac[slow])} bytes per MAC against {num(bytes_per_mac[fast])} "
+                       f"for {fast}, yet ran clearly slower" for slow, fast in against[:MAX_LISTED])
+    pairs = plural(len(ordered), "clearly ordered pair")
+    return (f"**The order does not follow the traffic** in {len(against)} of {pairs}: {listed} ({correlation}). "
+            "Something else the widths change matters here too — probably how "
+            "they fit the vector registers and the library's blocking (not measured).",
+            {"traffic": "does not follow", "traffic_rho": rho, "against": against})
+
+
+def promises(frame: pd.DataFrame | Mapping[tuple[str, str], pd.DataFrame],
+             pairs: Sequence[tuple[str, str]]) -> Verdict:
+    """Several replacements (``(small, big)`` pairs) ranked by how well each kept its MACs' promise — time ratio ÷
+    MAC ratio, 1 meaning "exactly as promised". ``frame``: one frame holding every pair, or ``{(small, big): frame}``
+    with each pair timed on its own (two candidates interleaved: the narrowest intervals). Best and worst are named
+    only where their intervals do not overlap the others'; outcome **clear** or **tied**."""
     kept: dict[str, Range] = {}
     lines = []
     for small, big in pairs:
-        judged = promise(frame, small, big)
+        if isinstance(frame, pd.DataFrame):
+            judged = promise(frame, small, big)
+        elif (small, big) in frame:
+            judged = promise(frame[(small, big)], small, big)
+        else:
+            raise ValueError(f"frame: no frame for the pair {(small, big)!r}; the mapping holds {list(frame)}")
         kept[f"{small} for {big}"] = judged.numbers["range"] / judged.numbers["macs_ratio"]
         lines.append(f"- {judged.text}")
     order = sorted(kept, key=lambda name: kept[name].value)
@@ -411,13 +481,20 @@ def time_share(shares: pd.DataFrame, group: str, *, claim: float | None = None, 
     return Verdict(outcome, text, {"share": r.value, "lo": r.lo, "hi": r.hi, "range": r, "reference": reference})
 
 
-def compare_ranges(values: Mapping[str, Sequence[float]], what: str = "share") -> Verdict:
+def compare_ranges(values: Mapping[str, Sequence[float]], what: str = "share", *, ratio: bool = False) -> Verdict:
     """Two measured quantities, each ``(value, lo, hi)`` (a ``Range``): which is larger — their 95 % intervals
-    apart — or **no clear difference** where they overlap. ``values`` holds exactly two entries."""
+    apart — or **no clear difference** where they overlap. ``values`` holds exactly two entries; ``ratio=True``
+    quotes them as ratios (×1.24, ×1.23–1.25) instead of percentages."""
     if len(values) != 2:
         raise ValueError(f"values must hold exactly two entries, got {len(values)}")
     (a, first), (b, second) = ((name, Range(*map(float, v))) for name, v in values.items())
-    quoted = f"{a} {pct(first.value)} ({pct_range(first)}) against {b} {pct(second.value)} ({pct_range(second)})"
+
+    def shown(r: Range) -> str:
+        if not ratio:
+            return f"{pct(r.value)} ({pct_range(r)})"
+        return f"{times(r.value)} (" + (f"×{num(r.lo)}–{num(r.hi)}" if r.decidable else "no interval") + ")"
+
+    quoted = f"{a} {shown(first)} against {b} {shown(second)}"
     if not (first.decidable and second.decidable):
         return Verdict(TOO_FEW, f"**{TOO_FEW}** which {what} is larger: {quoted}.", {"a": first, "b": second})
     if first.vs(second.hi).where == ABOVE:
@@ -460,8 +537,10 @@ def rankings(frame: pd.DataFrame, guess: Sequence[str] | str | None = None) -> V
     """How far parameters, MACs and bytes predicted the measured order: rank correlations (with how much one swap
     moves them), the time per billion MACs, and the clearest "fewer MACs, yet slower" pairs (decided on the paired
     95 % intervals; at most ``MAX_LISTED``, largest first). With ``guess`` (names fastest first, as a list or one
-    comma-separated string) it also scores the guess. Outcome **MACs agree** when no pair contradicts the MAC order,
-    else **MACs disagree**."""
+    comma-separated string) it also scores the guess. With a handful of networks it says how much the ranking of
+    the counts rests on single networks (``proxy_robustness``), names networks with the same parameter count but
+    clearly different times, and counts the pairs whose order this run did not decide. Outcome **MACs agree** when
+    no pair contradicts the MAC order, else **MACs disagree**."""
     columns = [c for c in ("params", "macs", "bytes") if c in frame.columns]
     correlations = {c: spearman(frame[c], frame["median_ms"]) for c in columns}
     n = len(frame)
@@ -470,6 +549,10 @@ def rankings(frame: pd.DataFrame, guess: Sequence[str] | str | None = None) -> V
              + ", ".join(f"{GOALS[c]} **{_correlation(v)}**" for c, v in correlations.items())
              + (f". Over {n} networks one swap of two neighbours moves a correlation by {num(step)}: differences "
                 "that small are one swap, not a law." if n > 2 else ".")]
+    robustness = proxy_robustness(frame, columns)
+    if robustness.text:
+        lines.append(f"- {robustness.text}")
+    lines.extend(f"- {line}" for line in _same_count_different_time(frame, "params"))
     per_gmac = frame["median_ms"] / (frame["macs"] / 1e9)
     lines.append(f"- Time per billion MACs ranges from **{num(per_gmac.min())} ms** ({per_gmac.idxmin()}) to "
                  f"**{num(per_gmac.max())} ms** ({per_gmac.idxmax()}): {num(per_gmac.max() / per_gmac.min())}× "
@@ -489,7 +572,14 @@ def rankings(frame: pd.DataFrame, guess: Sequence[str] | str | None = None) -> V
                      f"took {times(ratio, 'above')} its time (95 % interval {ratio_range(r)}).")
     if len(pairs) > MAX_LISTED:
         lines.append(f"- … and {plural(len(pairs) - MAX_LISTED, 'more such pair')}.")
-    numbers = {"pairs": [(a, b) for _, a, b, _ in pairs], "correlations": correlations}
+    undecided = [(a, b) for i, a in enumerate(frame.index) for b in frame.index[i + 1:]
+                 if outcome_of(paired(frame, a, b)) not in (FASTER, SLOWER)]
+    if undecided and n > 2:
+        lines.append(f"- {len(undecided)} of the {n * (n - 1) // 2} pairs of networks were not clearly apart in time "
+                     "in this run (their 95 % interval holds ×1, or there were too few rounds): their order in the "
+                     "correlations above is the noise's, not the networks'.")
+    numbers = {"pairs": [(a, b) for _, a, b, _ in pairs], "correlations": correlations, "undecided": undecided,
+               "best": robustness.numbers.get("best"), "robust": robustness.outcome == "robust"}
     if isinstance(guess, str):
         guess = [name.strip() for name in guess.split(",") if name.strip()]
     if guess is not None and guess is not Ellipsis:
@@ -505,16 +595,75 @@ def rankings(frame: pd.DataFrame, guess: Sequence[str] | str | None = None) -> V
     return Verdict("MACs disagree" if pairs else "MACs agree", "\n".join(lines), numbers)
 
 
+def proxy_robustness(frame: pd.DataFrame, columns: Sequence[str] = ("params", "macs", "bytes")) -> Verdict:
+    """Which count (``columns``) ordered the measured latencies most closely, and whether that survives leaving
+    out any one network — the uncertainty of a correlation over a handful of networks. Outcome **robust** (the best
+    count stays strictly ahead of every other whichever network is left out), **rests on single networks** (it
+    names those whose removal ties or reverses it), **tied** (no single best) or **too few networks** (below 4)."""
+    columns = [c for c in columns if c in frame.columns]
+    n = len(frame)
+    correlations = {c: spearman(frame[c], frame["median_ms"]) for c in columns}
+    known = {c: v for c, v in correlations.items() if not math.isnan(v)}
+    if n < 4 or len(known) < 2:
+        return Verdict("too few networks", "", {})
+    ordered = sorted(known, key=known.get, reverse=True)
+    best, others = ordered[0], ordered[1:]
+    listed = ", ".join(f"{GOALS[c]} {_correlation(known[c])}" for c in others)
+    if known[best] - known[others[0]] < 1e-9:
+        tied = [GOALS[c] for c in ordered if known[best] - known[c] < 1e-9]
+        return Verdict("tied", f"No count ordered the networks better than the others here: {' and '.join(tied)} "
+                       f"tie at {_correlation(known[best])}.", {"best": None})
+    breaking = []
+    for left_out in frame.index:
+        rest = frame.drop(index=left_out)
+        score = {c: spearman(rest[c], rest["median_ms"]) for c in [best, *others]}
+        if any(not score[c] < score[best] for c in others):  # NaN counts as not behind: the lead is gone
+            breaking.append(left_out)
+    head = (f"Here **{GOALS[best]}** followed the measured order most closely ({_correlation(known[best])}; "
+            f"{listed}).")
+    if not breaking:
+        return Verdict("robust", f"{head} It stays ahead whichever one of the {n} networks is left out — still a "
+                       f"statement about these {n} networks on this machine.", {"best": best, "breaking": []})
+    names = ", ".join(f"**{name}**" for name in breaking[:MAX_LISTED]) + (
+        f" and {plural(len(breaking) - MAX_LISTED, 'other')}" if len(breaking) > MAX_LISTED else "")
+    return Verdict("rests on single networks",
+                   f"{head} But leave out {names}{' (any one of them)' if len(breaking) > 1 else ''} alone and the "
+                   f"order by {GOALS[best]} is no longer the closest: with {n} networks, which count ranks speed best "
+                   "here rests on single networks, so it is no rule to design by.", {"best": best, "breaking": breaking})
+
+
+def _same_count_different_time(frame: pd.DataFrame, column: str) -> list[str]:
+    """Sentences for pairs of networks with exactly the same ``column`` count (say, parameters) whose times differ
+    clearly: the count cannot tell them apart, the stopwatch can."""
+    if column not in frame.columns:
+        return []
+    found = []
+    for i, a in enumerate(frame.index):
+        for b in frame.index[i + 1:]:
+            if frame.loc[a, column] != frame.loc[b, column]:
+                continue
+            fast, slow = (a, b) if frame.loc[a, "median_ms"] <= frame.loc[b, "median_ms"] else (b, a)
+            r = paired(frame, fast, slow)
+            if outcome_of(r) == FASTER:
+                found.append(f"**{fast}** and **{slow}** have the same {GOALS[column]} "
+                             f"({frame.loc[a, column]:,}), yet **{fast}** took {times(r.value, 'below')} the time "
+                             f"(95 % interval {ratio_range(r)}): the {GOALS[column]} count cannot tell them apart.")
+    return found[:MAX_LISTED]
+
+
 # --- accuracies -----------------------------------------------------------------------------------------------
 
 def accuracy_difference(frame: pd.DataFrame, name: str, other: str, n_test: int, y: str = "accuracy") -> Verdict:
     """Two test accuracies on ``n_test`` examples: **more accurate** / **less accurate** when the 95 % interval of
-    their difference lies wholly on one side of 0, else **within the noise**."""
+    their difference lies wholly on one side of 0, else **within the noise**. The sentence names the split the
+    accuracies were measured on (``frame.attrs["accuracy_split"]``, as ``training.with_accuracy`` records it;
+    default "test")."""
     a, b = float(frame.loc[name, y]), float(frame.loc[other, y])
     d = stats.accuracy_difference(a, b, n_test)
     where = d.vs(0.0).where
+    split = frame.attrs.get("accuracy_split", "test")
     quoted = (f"{pct(a, decimals=1)} against {pct(b, decimals=1)} for {other}: a difference of "
-              f"{_points(d.value)} (95 % interval {_points(d.lo)} to {_points(d.hi)} on {n_test} test images)")
+              f"{_points(d.value)} (95 % interval {_points(d.lo)} to {_points(d.hi)} on {n_test} {split} images)")
     outcome = {ABOVE: "more accurate", BELOW: "less accurate"}.get(where, "within the noise")
     text = {"more accurate": f"**{name}** is **more accurate**: {quoted}.",
             "less accurate": f"**{name}** is **less accurate**: {quoted}.",
@@ -776,11 +925,57 @@ def paper_gain(frame: pd.DataFrame, name: str, paper: tuple[float, float, float]
     return Verdict(outcome, text, {"speed": tuple(here)})
 
 
-def fps(samples_ms: Sequence[float], paper_fps: float, paper_device_name: str, device, threads: int = 1) -> Verdict:
+def scaling_exponent(frame: pd.DataFrame, name: str, paper: Mapping[str, tuple[float, float]], *,
+                     paper_source: str = "the paper", baseline: str | None = None) -> Verdict:
+    """How much of a MAC cut became speed, as one number comparable across MAC ratios: the exponent e in
+    time ∝ MACs^e, e = log(time ratio) / log(MAC ratio) — 1 when the time follows the MACs, 0 when it does not
+    move, below 0 when fewer MACs ran slower. Here (with the 95 % interval of the paired time ratio, mapped through
+    the same formula) against the paper's e for the same pair: ``paper`` = ``{row name: (MACs, ms)}`` for ``name``
+    and ``baseline`` (default: the first row). **less than the paper** (the whole interval below the paper's e),
+    **more than the paper**, **like the paper** (it holds the paper's e), or too few rounds to decide."""
+    base = baseline or frame.index[0]
+    r = paired(frame, name, baseline)
+    macs = float(frame.loc[name, "macs"] / frame.loc[base, "macs"])
+    missing = [row for row in (name, base) if row not in paper]
+    if missing:
+        raise ValueError(f"paper must give (MACs, ms) for {missing}, got {list(paper)}")
+    paper_macs, paper_ms = paper[name][0] / paper[base][0], paper[name][1] / paper[base][1]
+    if macs == 1 or paper_macs == 1:
+        raise ValueError("the exponent needs a MAC ratio other than 1, here and in the paper")
+    ends = sorted(math.log(end) / math.log(macs) for end in (r.lo, r.hi)) if r.decidable else [math.nan] * 2
+    here = Range(math.log(r.value) / math.log(macs), *ends)
+    on_paper = math.log(paper_ms) / math.log(paper_macs)
+    where = here.vs(on_paper).where
+    outcome = {BELOW: "less than the paper", ABOVE: "more than the paper", INSIDE: "like the paper"}.get(where, TOO_FEW)
+    shown = f"95 % interval {num(here.lo, digits=2)}–{num(here.hi, digits=2)}" if here.decidable \
+        else f"no interval: fewer than {stats.MIN_ROUNDS} rounds"
+    reading = {"less than the paper": "**less** of the MAC cut became speed here than on the paper's device",
+               "more than the paper": "**more** of the MAC cut became speed here than on the paper's device",
+               "like the paper": "**like** the paper's device: the interval holds its exponent",
+               TOO_FEW: f"**{TOO_FEW}** against the paper"}[outcome]
+    (base_macs, base_ms), (name_macs, name_ms) = paper[base], paper[name]
+    text = (f"Time ∝ MACs^e, **{name}** against {base}: e = **{num(here.value, digits=2)}** here ({shown}; MACs "
+            f"{times(macs)}, time {times(r.value)}); {paper_source}: e = **{num(on_paper, digits=2)}** (MACs "
+            f"{num(base_macs / 1e6)} M → {num(name_macs / 1e6)} M, time {num(base_ms)} → {num(name_ms)} ms) — "
+            f"{reading}. (e = 1: the time follows the MACs; e = 0: it does not move.)")
+    return Verdict(outcome, text, {"exponent": tuple(here), "paper_exponent": on_paper, "macs_ratio": macs,
+                                   "ratio": r.value})
+
+
+def fps(samples_ms: Sequence[float], paper_fps: float | None, paper_device_name: str, device,
+        threads: int = 1) -> Verdict:
     """Frames per second from latency samples (ms) against a paper's figure *for the same kind of device* — another
     CPU or GPU, another library and year, the forward pass only: **faster** / **slower** / **no clear difference**
-    (the paper's figure inside the 95 % interval of this machine's median)."""
+    (the paper's figure inside the 95 % interval of this machine's median). ``paper_fps=None`` where the paper
+    measured no device of this kind (an Apple GPU): outcome **no paper figure**, and ``paper_device_name`` says what
+    the paper did measure."""
     rate = 1000 / stats.median_interval(list(samples_ms))
+    if paper_fps is None:
+        shown = f"{num(rate.lo)}–{num(rate.hi)}" if rate.decidable else "none: too few samples"
+        return Verdict("no paper figure", f"**{num(rate.value)} FPS** on {device_words(device, threads)} (95 % "
+                       f"interval {shown}). The paper gives no figure for this kind of device — it measured "
+                       f"{paper_device_name} — so there is nothing like for like to compare with.",
+                       {"fps": rate.value, "fps_lo": rate.lo, "fps_hi": rate.hi})
     where = rate.vs(paper_fps).where
     outcome = {ABOVE: FASTER, BELOW: SLOWER, INSIDE: SAME}.get(where, TOO_FEW)
     shown = f"{num(rate.lo)}–{num(rate.hi)}" if rate.decidable else "none: too few samples"
@@ -813,6 +1008,76 @@ def essay_advice(groups: Verdict, branches: Mapping[str, Verdict]) -> Verdict:
     lines.append(f"\nOn this machine the advice **{outcome}**{where}: where a variant was slower at equal MACs, the "
                  "MAC count was the wrong budget to design for.")
     return Verdict(outcome, "\n".join(lines), {"groups": group_holds, "branches": branch_holds})
+
+
+def width_control(frame: pd.DataFrame, name: str, control: str, more_fragments: str | None = None) -> Verdict:
+    """Fragments or width? ``control`` is ``name``'s block at a friendlier width (more MACs: ``guidelines.
+    g3_width_control``), judged per MAC against ``name`` and against the first row; ``more_fragments`` names the same
+    arrangement with more fragments, which fragmentation predicts to be no faster than ``name`` — a clearly faster
+    one is said to be "not what fragmentation predicts". Outcome **width** (the control clearly faster per MAC than
+    ``name``: part of ``name``'s slow-down is its width), **not the width** (no clear difference, or slower, per
+    MAC), or too few rounds to decide."""
+    base = frame.index[0]
+    lines = []
+    if more_fragments is not None:
+        fewer = speed(frame, name, more_fragments)
+        note = (" — fewer fragments, more time: **not what fragmentation predicts**" if fewer.outcome == SLOWER
+                else "")
+        lines.append(f"- Fewer fragments: {fewer.text.rstrip('.')}{note}.")
+    width = per_mac(frame, control, name)
+    lines.append(f"- The width, at the same fragments: {width.text}")
+    lines.append(f"- What the fragments cost at the friendlier width: {per_mac(frame, control).text}")
+    clear = width.outcome == FASTER and not width.numbers["range"].vs(1.0, EQUIVALENCE).close
+    if width.outcome == TOO_FEW:
+        outcome = TOO_FEW
+        lines.append(f"**{TOO_FEW}** whether the width matters.")
+    elif clear:
+        outcome = "width"
+        lines.append(f"**The width matters**: at the same fragments the friendlier width ran clearly faster per MAC, "
+                     f"so part of **{name}**'s slow-down is its width, not fragmentation — probably a width the "
+                     "library's vectorised kernels (blocks of 8 or 16 floats) handle less well. The control's own "
+                     f"line against {base} is the fairer measure of what the fragments cost.")
+    else:
+        outcome = "not the width"
+        lines.append(f"**Not the width**: the friendlier width ran no faster per MAC (or by less than "
+                     f"{pct(EQUIVALENCE)}), so **{name}**'s time is not explained by its width here.")
+    return Verdict(outcome, "\n".join(lines), {"width": width.outcome, "per_mac": width.numbers["per_unit"]})
+
+
+def copy_in_extra(shares: pd.DataFrame, group: str, frame: pd.DataFrame, name: str) -> Verdict:
+    """How much of ``name``'s extra time over the frame's first row the ``group`` of ``shares`` (a ``time_shares``
+    table of ``name``, e.g. its "add / cat / copy" row) explains: the group's ms (its share × ``name``'s median) of
+    the extra ms, and that fraction with a rough interval from the share's and the ratio's 95 % intervals — an
+    estimate, from two separate runs. Outcome **all of it**, **part of it**, **part or all of it** (the interval
+    holds 100 %), **no clear extra** (``name`` was not clearly slower) or too few rounds to decide."""
+    base = frame.index[0]
+    share = Range.of(_row(shares, group, "group"), "time_share")
+    r = paired(frame, name)
+    total_ms = float(frame.loc[name, "median_ms"])
+    extra_ms = total_ms - float(frame.loc[base, "median_ms"])
+    copy_ms = share.value * total_ms
+    numbers = {"copy_ms": copy_ms, "extra_ms": extra_ms, "share": share, "ratio": r}
+    said = f"**{group}** takes about **{num(copy_ms)} ms** of {name}'s {num(total_ms)} ms ({pct(share.value)})"
+    if not (share.decidable and r.decidable):
+        return Verdict(TOO_FEW, f"{said}: **{TOO_FEW}** how much of the extra time that explains.", numbers)
+    if outcome_of(r) != SLOWER:
+        return Verdict("no clear extra", f"{said}; but {name} was not clearly slower than {base} ("
+                       f"{interval(r, rounds(frame))}), so there is no clear extra time for it to explain.", numbers)
+    # fraction of the extra = share × T / (T − T₁) = share · r / (r − 1): rises with the share, falls with r
+    explained = Range(share.value * r.value / (r.value - 1), share.lo * r.hi / (r.hi - 1),
+                      share.hi * r.lo / (r.lo - 1))
+    numbers["explained"] = explained
+    where = explained.vs(1.0).where
+    outcome = {ABOVE: "all of it", BELOW: "part of it"}.get(where, "part or all of it")
+    rest = max(extra_ms - copy_ms, 0.0)
+    tail = {"all of it": f" — all of the extra: the fragmented convs themselves probably ran no slower than {base}'s",
+            "part or all of it": " — the interval holds 100 %, so this run cannot tell part of the extra from all "
+                                  "of it",
+            "part of it": f"; the other ≈ {num(rest)} ms are the fragmented convs themselves"}[outcome]
+    text = (f"{said}: about **{pct(explained.value)}** of the **{num(extra_ms)} ms** {name} needs beyond {base} "
+            f"(roughly {pct_range(explained)}, from the share's and the ratio's 95 % intervals; share and time come "
+            f"from separate runs, so this is an estimate){tail}.")
+    return Verdict(outcome, text, numbers)
 
 
 def allocator_effect(runs: Mapping[str, Sequence[Mapping]], key: str, what: str = "the ratio") -> Verdict:
@@ -960,6 +1225,101 @@ def roofline(table: pd.DataFrame, slow: str, fast: str, device) -> Verdict:
     return Verdict(outcome, text, {"factor": factor, "above_roof": above})
 
 
+def roofline_peaks(peaks: Mapping) -> Verdict:
+    """``machine.machine_peaks``'s two limits and the ridge point between them, each with what was timed (the matmul
+    size, the copy size beside the cache it must overflow), so that a reader can tell a probe too small for the
+    device from a slow device."""
+    ridge = peaks["peak_gflops"] / peaks["bandwidth_gbs"]
+    matmul = (f" (the fastest n×n matmul, n = {peaks['matrix_size']:,})" if peaks.get("matrix_size") else "")
+    cache = peaks.get("cache_megabytes")
+    copy = ""
+    if peaks.get("copy_megabytes"):
+        copy = (f" (a {peaks['copy_megabytes']:,} MB copy"
+                + (f", {num(peaks['copy_megabytes'] / cache)}× the {num(cache)} MB last-level cache)" if cache else
+                   "; the cache size is not known here)"))
+    text = (f"Peak ≈ **{peaks['peak_gflops']:.0f} GFLOP/s**{matmul}, bandwidth ≈ **{peaks['bandwidth_gbs']:.1f} "
+            f"GB/s**{copy} → ridge point at **{ridge:.1f} FLOP/byte**.")
+    return Verdict("measured", text, {"ridge": ridge})
+
+
+ROOF_WORDS = {"memory": "memory-bound (left of the ridge)", "compute": "compute-bound (right of the ridge)",
+              "mixed": "partly memory-bound"}
+ROOFLINE_SLOWER, ROOFLINE_AS, ROOFLINE_FASTER = ("slower than the roofline", "as the roofline predicts",
+                                                 "faster than the roofline")
+
+
+def roofline_explains(frame: pd.DataFrame, name: str, predicted: pd.DataFrame,
+                      paper: Mapping[str, float] | None = None, *, here: str | None = None) -> Verdict:
+    """Does a roofline explain ``name``'s time against the frame's first row? ``predicted`` is
+    ``profiling.roofline_speeds`` over the same candidates, with this machine's roofline as its first machine
+    (``here``) and, optionally, a paper's devices; ``paper`` (device → the speed of ``name`` the paper measured,
+    relative to the first row) puts each device's prediction beside its measurement.
+    Outcome, decided on the 95 % interval of the measured time ratio against the predicted one: **slower than the
+    roofline** (the rest is the kernel reaching less of its roof), **as the roofline predicts**, **faster than the
+    roofline** (probably caches: the roof's bandwidth is main memory's), or too few rounds to decide."""
+    base = frame.index[0]
+    machines = [column for column in predicted.columns if column != "FLOP per byte"]
+    here = here or machines[0]
+    ridge, bound, ms = predicted.attrs["ridge"], predicted.attrs["bound"], predicted.attrs["ms"]
+    moved = predicted.attrs["bytes"]
+
+    def placed(machine: str) -> str:
+        a, b = bound[machine][name], bound[machine][base]
+        return f"both {ROOF_WORDS[a]}" if a == b else f"{name} {ROOF_WORDS[a]}, {base} {ROOF_WORDS[b]}"
+
+    r = paired(frame, name)
+    expected = 1 / float(predicted.loc[name, here])  # the roofline's time ratio
+    where = r.vs(expected).where
+    outcome = {ABOVE: ROOFLINE_SLOWER, INSIDE: ROOFLINE_AS, BELOW: ROOFLINE_FASTER}.get(where, TOO_FEW)
+    efficiency = {n: ms[here][n] / float(frame.loc[n, "median_ms"]) for n in (base, name)}
+    text = (f"**{here}** (ridge {num(ridge[here])} FLOP/byte): {base} does {num(predicted.loc[base, 'FLOP per byte'])} "
+            f"FLOP per byte moved, {name} {num(predicted.loc[name, 'FLOP per byte'])} (it moves "
+            f"{times(moved[name] / moved[base])} the bytes) — {placed(here)}. The roofline predicts {name} at "
+            f"{times(expected)} the time of {base}; it took {times(r.value)} ({interval(r, rounds(frame))}): "
+            f"**{outcome}**")
+    if outcome == ROOFLINE_SLOWER:
+        both_compute = bound[here][name] == bound[here][base] == "compute"
+        text += (" — " + ("both are compute-bound here, so the extra traffic cannot explain the slow-down; "
+                          if both_compute else f"the roofline accounts for {times(expected)} of it; ")
+                 + f"the rest is {name}'s kernel reaching less of its roof: it ran at {pct(efficiency[name])} of the "
+                 f"roofline's speed, {base} at {pct(efficiency[base])} (the library's code for this operator — the "
+                 "essay's software factor, probably).")
+    elif outcome == ROOFLINE_FASTER:
+        text += (" — probably caches: the roof's bandwidth is main memory's, and these feature maps may stay in cache "
+                 "from one layer to the next.")
+    elif outcome == ROOFLINE_AS:
+        text += ": the MACs and, where memory-bound, the traffic explain the time."
+    else:
+        text += "."
+    lines = [text]
+    shown = {device: float(predicted.loc[name, device]) for device in (paper or {}) if device in machines}
+    for device, speed_predicted in shown.items():
+        lines.append(f"- The paper's **{device}** (ridge {num(ridge[device])} FLOP/byte, from its vendor's figures): "
+                     f"{placed(device)}; the roofline predicts {name} at **{pct(speed_predicted)}** of {base}'s speed "
+                     f"— the paper measured **{pct(paper[device])}**.")
+    if len(shown) >= 2:
+        devices = sorted(shown, key=shown.get)
+        low, high = devices[0], devices[-1]
+        measured_low = min(shown, key=lambda d: paper[d])
+        left = {d: pct(paper[d] / shown[d]) for d in shown}
+        if abs(math.log(shown[high] / shown[low])) <= PAPER_NEAR:
+            lines.append("The roofline predicts about the same loss on the paper's devices: it does not explain why "
+                         "they differ — their kernels probably do.")
+        elif low == measured_low:
+            crosses = bound[low][name] != bound[low][base]
+            why = f"{name}'s extra traffic " + ("moves it left of that device's ridge" if crosses else
+                                                "costs time there")
+            lines.append(f"The roofline alone predicts the **{low}** to lose more, as the paper measured: {why}, and "
+                         f"much less on the {high}. What lies below each prediction is the kernels' part ("
+                         + ", ".join(f"{d}: {left[d]} of the predicted speed" for d in shown)
+                         + ") — probably the libraries, the essay's software factor.")
+        else:
+            lines.append(f"The roofline predicts the **{low}** to lose more, the paper measured the {measured_low}: "
+                         "the roofline does not explain the paper's devices here.")
+    return Verdict(outcome, "\n".join(lines), {"expected": expected, "ratio": r.value, "range": r,
+                                               "efficiency": efficiency, "paper_predicted": shown})
+
+
 def fusion(kernels: Mapping[str, Sequence[str]]) -> Verdict:
     """What ``torch.compile`` did to a model, read from its generated code (``transforms.generated_kernels``):
     which operators it fused into one pass over memory, which it left to the vendor's library."""
@@ -979,6 +1339,17 @@ def fusion(kernels: Mapping[str, Sequence[str]]) -> Verdict:
             "feature map is read and written once instead of once per operator.")
     return Verdict("fused" if any(len(f) > 1 for f in fused) else "not fused", text,
                    {"generated": generated, "library": library})
+
+
+def compiled(frame: pd.DataFrame | None, reason: str = "", name: str = "compiled") -> Verdict:
+    """``transforms.compile_comparison``'s answer in one verdict: the compiled model's ``speed`` against eager and
+    what the compiler fused (``fusion``) — or, where nothing was compiled (``frame`` is None), **skipped** and why,
+    with no fusion sentence (there is no generated code to read)."""
+    if frame is None:
+        return Verdict("skipped", f"**Skipped:** nothing was compiled ({reason or 'no reason given'}), so there is no "
+                       "timing and no generated code to read.", {"reason": reason})
+    timed, fused = speed(frame, name), fusion(frame.attrs.get("kernels", {}))
+    return Verdict(timed.outcome, f"{timed.text}\n\n{fused.text}", {**timed.numbers, "fusion": fused.outcome})
 
 
 def spectrum(trained_rank: int, random_rank: int, full_rank: int) -> Verdict:
@@ -1137,3 +1508,80 @@ def predictions(predicted: Mapping[str, float], measured: Mapping[str, float]) -
                      f"({pct(abs(error))} {side})")
     outcome = "within the band" if worst <= PREDICTOR_BAND else "outside the band"
     return Verdict(outcome, "; ".join(parts) + f" — **{outcome}** of ±{pct(PREDICTOR_BAND)}.", {"worst": worst})
+
+
+# --- lesson 09: a small search, judged fairly ---------------------------------------------------------------
+
+def reward_noise(accuracies: Sequence[float], n_validation: int, *, name: str = "the network",
+                 w: float = -0.07) -> Verdict:
+    """One network's proxy accuracy under several training seeds (``nas.TrainingProxy.reseeded``): how far its
+    reward moves with the luck of one training run — half the range, as a fraction of the median (the reward is the
+    accuracy times a latency factor, so it moves by the same fraction) — and the latency factor the soft reward
+    (weight ``w``) trades for that much, (1 + noise)^(1/|w|). Beside it, the binomial noise of ``n_validation``
+    validation images, which re-training does not show (the images stay the same)."""
+    if len(accuracies) < 2:
+        raise ValueError(f"accuracies must hold at least 2 training runs, got {len(accuracies)}")
+    if not w < 0:
+        raise ValueError(f"w must be negative (slower costs reward), got {w!r}")
+    lo, hi, middle = min(accuracies), max(accuracies), statistics.median(accuracies)
+    noise = (hi - lo) / 2 / middle if middle > 0 else math.inf
+    latency_factor = (1 + noise) ** (1 / abs(w))
+    split = accuracy_noise(middle, n_validation)
+    text = (f"**{name}**, trained with {plural(len(accuracies), 'seed')}: proxy accuracy "
+            f"{pct(lo, decimals=1)}–{pct(hi, decimals=1)} on the validation split, so its reward moves by "
+            f"**±{pct(noise)}** from the luck of one training run. Under w = {num(w)} that much reward is what a "
+            f"**{num(latency_factor)}×** latency difference is worth: reward gaps smaller than ±{pct(noise)} do not "
+            f"tell two networks apart. (The {n_validation} validation images add about ±{split * 100:.1f} points of "
+            "their own, a 95 % interval: re-training cannot show that part.)")
+    return Verdict("measured", text, {"noise": noise, "latency_factor": latency_factor, "low": lo, "high": hi,
+                                      "split_noise": split})
+
+
+SEARCH_AHEAD, RANDOM_AHEAD = "evolution ahead", "random search ahead"
+SEARCH_SAME, SEARCH_TIE = "no clear difference", "the same within the reward's noise"
+SEARCH_TOO_FEW = "too few seeds to decide"
+
+
+def search_comparison(evolution: Sequence[float], random_search: Sequence[float], *, noise: float | None = None,
+                      evaluations: int | None = None) -> Verdict:
+    """Regularized evolution against random search over paired seeds (``nas.compare_searches``: same start, same
+    budget, same proxy): per seed the ratio of the two best rewards, decided by the one rule on the 95 % sign-test
+    interval of its median — **evolution ahead** (wholly above ×1), **random search ahead** (wholly below), **the
+    same within the reward's noise** (it holds ×1 and lies wholly within ±``noise``, ``reward_noise``'s fraction),
+    **no clear difference**, or **too few seeds to decide** (fewer than 6 pairs)."""
+    if len(evolution) != len(random_search) or not len(evolution):
+        raise ValueError(f"evolution and random_search need one best reward per seed, equally many, got "
+                         f"{len(evolution)} and {len(random_search)}")
+    ratios = [e / r for e, r in zip(evolution, random_search)]
+    r = stats.median_interval(ratios)
+    side = r.vs(1.0, noise or 0.0)
+    higher = sum(e > s for e, s in zip(evolution, random_search))
+    lower = sum(e < s for e, s in zip(evolution, random_search))
+    seeds = plural(len(ratios), "paired seed")
+    budget = f", {plural(evaluations, 'evaluation')} each" if evaluations else ""
+    if side.where == stats.TOO_FEW:
+        outcome = SEARCH_TOO_FEW
+    elif side.where != INSIDE:
+        outcome = SEARCH_AHEAD if side.where == ABOVE else RANDOM_AHEAD
+    else:
+        outcome = SEARCH_TIE if side.close else SEARCH_SAME
+    interval_words = (f"95 % interval {ratio_range(r)}" if r.decidable else
+                      f"no 95 % interval: it needs at least {stats.MIN_ROUNDS} paired seeds")
+    text = (f"Over **{seeds}** (both searches from the same start{budget}), evolution's best reward was higher in "
+            f"{higher}, lower in {lower} and equal in {len(ratios) - higher - lower}; the median ratio evolution / "
+            f"random search is {times(r.value)} ({interval_words}): **{outcome}**.")
+    if outcome == SEARCH_TOO_FEW:
+        text += " However large the gaps look, this many seeds cannot decide which search is better."
+    if noise is not None:
+        gap = statistics.median(abs(x - 1) for x in ratios)
+        text += (f" For scale: the median gap between the two bests is {pct(gap)}, and re-training one network moves "
+                 f"its reward by ±{pct(noise)}")
+        if side.close:
+            text += (" — the whole interval lies within that noise: whichever search is ahead is ahead by less than "
+                     "the luck of one training run.")
+        elif r.decidable:
+            text += " — the interval reaches beyond that noise."
+        else:
+            text += "."
+    return Verdict(outcome, text, {"ratio": r, "higher": higher, "lower": lower, "ratios": ratios,
+                                   "within_noise": side.close})

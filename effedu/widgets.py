@@ -15,7 +15,9 @@ A lesson gives the controls and a ``build(**values)`` function returning ``{name
   the widget too (a short budget's noise is not: the 95 % interval carries it).
 
 A control named ``threads`` is special: its value is the thread count of the measurement, not an argument of
-``build``.
+``build``. A candidate given as ``(model, x, threads)`` runs at its own thread count, switched between the
+interleaved blocks — a thread comparison (``compare_latency(candidate_threads=…)``), never two settings measured one
+after the other.
 
     explorer = Explorer({"groups": IntSlider(value=1, min=1, max=8)},
                         lambda groups: {"grouped": nn.Conv2d(64, 64, 1, groups=groups)}, x=(1, 64, 28, 28))
@@ -36,9 +38,10 @@ import ipywidgets as widgets
 import pandas as pd
 
 from . import plots
-from ._text import num, plural
+from ._text import num
 from ._runtime import Device, InputLike, ThreadSettingWarning, in_kernel, positive_int, positive_number
 from .counting import count_fast
+from .machine import device_words
 from .stats import MIN_ROUNDS
 from .timing import NoisyMeasurementWarning, StarvedMeasurementWarning, compare_latency
 
@@ -162,11 +165,14 @@ class Explorer:
         values = dict(self.values() if values is None else values)
         threads = values.pop("threads", self.threads)
         self.measured.append(dict(values))
-        settings = self._settings(values, threads)
+        settings = self._settings(values, threads, self.device)
         self.result_box.add_class("effedu-stale")
-        self.status.value = f"<i>measuring {html.escape(settings)} …</i>"
+        self._say(f"<i>measuring {html.escape(settings)} …</i>")
         try:
             candidates = self.build(**values)
+            own = [entry[2] for entry in candidates.values() if isinstance(entry, tuple) and len(entry) > 2]
+            if own:
+                settings = self._settings(values, threads, self.device, own)
             result, note = self._measure(candidates, threads)
             extra = ""
             if self.describe is not None and "ratio" in result.columns:  # a count-only result has no verdict
@@ -175,26 +181,36 @@ class Explorer:
         except Exception as err:  # noqa: BLE001 — every failure is the student's to see, in the widget
             self.result, self.error = None, f"{type(err).__name__}: {err}" if not isinstance(err, ValueError) \
                 else str(err)
-            self.status.value = (f"<span style='color:#b00'><b>Cannot measure {html.escape(settings)}:</b> "
-                                 f"{html.escape(self.error)}</span>")
+            self._say(f"<span style='color:#b00'><b>Cannot measure {html.escape(settings)}:</b> "
+                      f"{html.escape(self.error)}</span>")
             self.table.value, self.figure.value = "", b""
             return None
         finally:
             self.progress.layout.display = "none"
             self.result_box.remove_class("effedu-stale")
         self.result, self.error = result, None
-        self.status.value = self._summary(result, settings) + (f"<br><i>{html.escape(note)}</i>" if note else "") \
-            + extra
+        self._say(self._summary(result, settings) + (f"<br><i>{html.escape(note)}</i>" if note else "") + extra)
         return result
 
+    def _say(self, text: str) -> None:
+        """The status line, as a polite live region: a screen reader announces each new result or error."""
+        self.status.value = f"<div role='status' aria-live='polite'>{text}</div>"
+
     @staticmethod
-    def _settings(values: dict, threads: int) -> str:
+    def _settings(values: dict, threads: int, device: Device = None, own_threads: list | None = None) -> str:
+        """The settings line: the controls' values, then what ran them — "2 CPU threads", "the GPU (…)", or for a
+        thread comparison "1 against 2 CPU threads"."""
         shown = ", ".join(f"{k}={_format_value(v)}" for k, v in values.items())
-        return f"{shown} · {plural(threads, 'thread')}"
+        if own_threads and len(set(own_threads)) > 1:
+            return f"{shown} · {' against '.join(str(n) for n in own_threads)} CPU threads"
+        return f"{shown} · {device_words(device, own_threads[0] if own_threads else threads)}"
 
     def _measure(self, candidates: Mapping, threads: int) -> tuple[pd.DataFrame, str]:
         """Count on the meta device, then time — or, for a setting too slow to time interactively, count only."""
-        items = {name: entry if isinstance(entry, tuple) else (entry, self.x) for name, entry in candidates.items()}
+        items, own_threads = {}, {}
+        for name, entry in candidates.items():
+            model, x, *own = entry if isinstance(entry, tuple) else (entry, self.x)
+            items[name], own_threads[name] = (model, x), (own[0] if own else None)
         for name, (_, x) in items.items():
             if x is None:
                 raise ValueError(f"x is missing: give x, or give candidate {name!r} as (model, x)")
@@ -217,9 +233,11 @@ class Explorer:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             warnings.simplefilter("ignore", NoisyMeasurementWarning)  # a short budget's spread: the interval has it
+            per_candidate = ([own_threads[name] or threads for name in items]
+                             if any(own_threads.values()) else None)
             frame = compare_latency(items, threads=threads, device=self.device, warmup=1, repeats=self.repeats,
                                     budget_s=self.budget_s / max(len(items), 1), counts=False, progress=advance,
-                                    fit_rounds=True)
+                                    fit_rounds=True, candidate_threads=per_candidate)
         frame["params"] = [sum(p.numel() for p in items[n][0].parameters()) for n in frame.index]
         frame["macs"] = [macs[n] for n in frame.index]
         frame["bytes"] = [sum(r.bytes for r in counted[n]) for n in frame.index]
@@ -260,7 +278,7 @@ class Explorer:
     def snapshot_html(self) -> str:
         """The explorer's last state as plain HTML (summary, table, plot): what a page without a kernel shows."""
         image = plots.html_image(bytes(self.figure.value)) if self.figure.value else ""
-        return (f"<div class='effedu-explorer-snapshot'><p>{self.status.value}</p>{self.table.value}{image}"
+        return (f"<div class='effedu-explorer-snapshot'><div>{self.status.value}</div>{self.table.value}{image}"
                 "<p><i>(A live explorer: run the notebook to move its controls.)</i></p></div>")
 
     def _repr_mimebundle_(self, **kwargs):

@@ -76,7 +76,7 @@ def test_measured_and_estimated_gains_never_share_a_column_or_a_sentence():
     assert all("estimate, not a measurement" in s for s in estimated["sentence"])
     assert not (frame["measured_gain"].notna() & frame["estimated_gain"].notna()).any()
     assert all("estimate" not in s for s in measured["sentence"])
-    assert list(frame["time_share"]) == sorted(frame["time_share"], reverse=True)
+    assert frame.equals(advisor.ordered(frame))  # measured gains first, largest first (10m)
 
 
 class RootBranches(nn.Module):
@@ -205,3 +205,82 @@ def test_the_command_names_a_wrong_model_in_one_line(capsys):
 
     assert main(["advise", "effedu.models:nothing", "--input", "1,3,8,8"]) == 2
     assert "has no 'nothing'" in capsys.readouterr().err
+
+
+def test_findings_are_ordered_by_evidence_then_gain():
+    import pandas as pd
+
+    nan = float("nan")
+    rows = [("none, large share", 0.9, nan, nan), ("estimate", 0.3, nan, 0.20), ("small measured", 0.2, 0.05, nan),
+            ("large measured", 0.1, 0.30, nan), ("none, small share", 0.1, nan, nan)]
+    frame = pd.DataFrame([{**dict.fromkeys(advisor.COLUMNS, nan), "guideline": g, "time_share": share,
+                           "measured_gain": measured, "estimated_gain": estimated}
+                          for g, share, measured, estimated in rows], columns=advisor.COLUMNS)
+    assert list(advisor.ordered(frame)["guideline"]) == ["large measured", "small measured", "estimate",
+                                                         "none, large share", "none, small share"]
+    words = advisor.summary(2, ["G1"], "Net", not_applicable=["depthwise"], gains=2)
+    assert "do not add up" in words and "Not applicable (no such layers): depthwise" in words
+    assert "do not add up" not in advisor.summary(1, ["G1"], "Net", gains=1)
+
+
+def test_the_first_stage_is_only_the_layers_before_the_first_downsampling():
+    from effedu import profiling
+
+    slow = effedu.models.slow_digits_net()
+    layers = profiling.profile_layers(slow, (1, 1, 16, 16), repeats=3)
+    rows, side = advisor._first_stage(layers, dict(slow.named_modules()), (1, 1, 16, 16))
+    assert side == 16 and rows.any()
+    assert all(out[-1] == 16 for out in layers.loc[rows, "out_shape"])  # the 8×8 layers are not "early" (10g)
+    assert set(layers.loc[rows, "layer"]) >= {"0", "3", "6", "9"}
+    # a network whose only shrinking is a global pool has no early stage: its 1×1 output is no stage
+    pooled = nn.Sequential(conv(3, 32, 3), conv(32, 32, 3), nn.AdaptiveAvgPool2d(1))
+    profile = profiling.profile_layers(pooled, (1, 3, 32, 32), repeats=3)
+    assert advisor._first_stage(profile, dict(pooled.named_modules()), (1, 3, 32, 32))[1] == 0
+    assert "early resolution" in effedu.advise(pooled, (1, 3, 32, 32), progress=False,
+                                               measure=False).attrs["not_applicable"]
+
+
+def test_small_inputs_are_told_a_stride_2_stem_not_faceboxes_rdcl():
+    frame = effedu.advise(effedu.models.slow_digits_net(), (1, 1, 16, 16), progress=False, measure=False)
+    early = frame[frame["guideline"] == "large early maps with small kernels"]
+    assert len(early) == 1 and "a stride-2 stem" in early["suggestion"].iloc[0]
+    assert "16×16 maps, before the first downsampling" in early["measured"].iloc[0]
+    large = BREAK_AND_RESPECT["large early maps with small kernels"][0]
+    big = effedu.advise(large, (1, 3, 160, 160), progress=False, measure=False)
+    assert "FaceBoxes' RDCL, lesson 07" in big.set_index("guideline").loc["large early maps with small kernels",
+                                                                          "suggestion"]
+
+
+def test_locations_are_readable_and_absent_layers_are_not_called_fine():
+    assert advisor.located("6", nn.Conv2d(32, 256, 1), (1, 256, 16, 16)) == "6 (Conv2d 1×1 32→256, 16×16)"
+    assert advisor.located("15", nn.Conv2d(96, 96, 1, groups=8), (1, 96, 8, 8)) == \
+        "15 (Conv2d 1×1 96→96, 8 groups, 8×8)"
+    assert advisor.located("(model)", None) == "(model)"
+    frame = effedu.advise(effedu.models.slow_digits_net(), (1, 1, 16, 16), progress=False, measure=False)
+    assert "depthwise" in frame.attrs["not_applicable"] and "depthwise" not in frame.attrs["checked"]
+    assert "Not applicable (no such layers): depthwise" in frame.attrs["summary"]
+    g2 = frame.set_index("guideline").loc["G2: many groups in 1×1 convs", "where"]
+    assert "(Conv2d 1×1 96→96, 8 groups, 8×8)" in g2
+    mobile = effedu.advise(effedu.models.mobilenet_v2(0.5), (1, 3, 64, 64), progress=False, measure=False)
+    assert "G2" in mobile.attrs["not_applicable"]  # no grouped 1×1 convs: nothing to check, not "fine" (10i)
+
+
+def test_the_summary_shows_the_per_layer_clocks_overhead():
+    frame = effedu.advise(small_cnn(), (1, 3, 16, 16), progress=False, measure=False)
+    assert frame.attrs["overhead"].outcome in {"close", "inflated", "below"}
+    assert frame.attrs["summary"].endswith(frame.attrs["overhead"].text)  # 10h
+    assert "end to end" in frame.attrs["summary"]
+
+
+def test_a_different_network_that_is_not_clearly_faster_is_no_finding(monkeypatch):
+    from effedu import verdict
+
+    real = verdict.speed
+
+    def never_faster(frame, name, *args, **kwargs):
+        judged = real(frame, name, *args, **kwargs)
+        return verdict.Verdict(verdict.SAME, judged.text, judged.numbers)
+    monkeypatch.setattr(verdict, "speed", never_faster)
+    frame = effedu.advise(effedu.models.slow_digits_net(), (1, 1, 16, 16), progress=False)
+    assert (frame["change"] != advisor.DIFFERENT_NETWORK).all()
+    assert {"G2", "early resolution"} <= set(frame.attrs["checked"])  # its remedy gave no clear gain here

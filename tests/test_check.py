@@ -5,9 +5,9 @@ import pytest
 from effedu.check import NOISY_SAMPLES_MS, check, guess, question
 
 
-def test_conv_macs_exercise():
-    assert check("00.1", 56 * 56 * 128 * 64 * 9)
-    assert not check("00.1", 56 * 56 * 128 * 64 * 9 * 2)
+def test_macs_per_weight_exercise():
+    assert check("00.1", 56 * 56)  # every weight meets every output position once
+    assert not check("00.1", 56 * 56 * 128 * 64 * 9)  # the MACs themselves are not the question
     assert "Hint" in repr(check("00.1", 1))
 
 
@@ -39,12 +39,12 @@ def test_unknown_exercise_and_questions():
 
 LESSON_EXERCISES = [
     ("01.1", 1 / 256 + 1 / 25, 1 / 256 + 1 / 9),
-    ("01.2", 32 * 9 + 32 * 64 + 2 * 32 + 2 * 64, 32 * 9 + 32 * 64),
+    ("01.2", 81, 80),  # N / (N + 9) ≥ 0.9 first at N = 81
     ("01.3", 2 * 56 * 56 * 128 * 128 / (4 * (56 * 56 * 256 + 128 * 128)), 56 * 56 * 128 * 128 / (56 * 56 * 256)),
     ("02.1", 27 / 49, 18 / 25),
     ("02.2", 28 * 28 * 16 * (64 * 9 + 64), 28 * 28 * 16 * 64 * 9),
     ("02.3", 57, 64),
-    ("03.1", 14 * 14 * 480 * 480 // 4, 14 * 14 * 480 * 480),
+    ("03.1", 14 * 14 * 384 * 384 // 8, 14 * 14 * 384 * 384 // 4),
     ("03.2", {"without": 6, "with": 24}, {"without": 24, "with": 24}),
     ("03.3", 2 * 116 * 28 * 28 * 4, 116 * 28 * 28 * 4),
     ("04.1", 56 * 56 * 2 * 512 + 512 * 512 // 16, 56 * 56 * 2 * 512),
@@ -52,8 +52,8 @@ LESSON_EXERCISES = [
     ("05.1", 3 * 512 * 28 * 28 * 4, 3 * 256 * 56 * 56 * 4),
     ("05.2", 2 * 64 * 56 * 56 * 4 + 4 * 64 * 4, 2 * 64 * 56 * 56 * 4),
     ("06.1", 65536 / (65536 + 18432), 128 / 137),
-    ("06.2", 56 * 56 * (74 + 222) + 74 * 222, 56 * 56 * 296),
-    ("07.1", 61, 79),
+    ("06.2", 28 * 28 * (74 + 222) + 74 * 222, 56 * 56 * (74 + 222) + 74 * 222),
+    ("07.1", 79 + 2 * 32 + 2 * 32, 79),
     ("07.2", 120 * 160 * 24 * 3 * 49, 480 * 640 * 24 * 3 * 49),
     ("08.1", (0.75, 0.5), (0.5, 1.0)),
     ("08.2", 2.5, 3),
@@ -90,22 +90,43 @@ def test_guess_kinds_and_unreadable_input():
         guess(1, 1, kind="vibes")
 
 
-def capstone_frame(ratio, hi, accuracy):
+def capstone_frame(ratio, hi, accuracy, split="validation", first="slow (reference)"):
     import pandas as pd
 
-    return pd.DataFrame({"ratio": [1.0, ratio], "ratio_lo": [1.0, ratio - 0.02], "ratio_hi": [1.0, hi],
-                         "accuracy": [0.97, accuracy]}, index=["slow (reference)", "my design"])
+    frame = pd.DataFrame({"ratio": [1.0, ratio], "ratio_lo": [1.0, ratio - 0.02], "ratio_hi": [1.0, hi],
+                          "accuracy": [0.97, accuracy]}, index=[first, "my design"])
+    frame.attrs.update(accuracy_n=224, accuracy_split=split)  # as effedu.training.with_accuracy records them
+    return frame
 
 
 @pytest.mark.parametrize("ratio,hi,accuracy,passed,says", [
-    (0.40, 0.45, 0.95, True, "within the budget"), (0.58, 0.59, 0.90, True, "within the budget"),
+    (0.40, 0.45, 0.95, True, "within the budget"), (0.58, 0.59, 0.96, True, "within the budget"),
     (0.58, 0.62, 0.95, False, "at the budget"), (0.58, 0.6, 0.95, False, "at the budget"),
-    (0.40, 0.45, 0.89, False, "more accurate"), (0.9, 1.0, 0.5, False, "clearly within the budget and more")])
+    (0.40, 0.45, 0.89, False, "accurate enough"),  # below the 90 % floor
+    (0.40, 0.45, 0.91, False, "accurate enough"),  # above 90 %, but clearly below the slow network's 97 %
+    (0.9, 1.0, 0.5, False, "clearly within the budget and accurate enough")])
 def test_capstone_checker_on_both_sides_of_the_margin(ratio, hi, accuracy, passed, says):
     result = check("10.1", capstone_frame(ratio, hi, accuracy))
     assert bool(result) == passed and says in result.message
     assert "expected the frame" in check("10.1", {"my design": 0.5}).message
 
 
+def test_capstone_checker_wants_the_slow_network_first_and_the_validation_split():
+    assert "first row must be the slow network" in check("10.1", capstone_frame(0.4, 0.45, 0.95, first="x")).message
+    on_test = check("10.1", capstone_frame(0.4, 0.45, 0.95, split="test"))
+    assert not on_test and "validation split" in on_test.message
+    assert "on 224 validation images" in check("10.1", capstone_frame(0.4, 0.45, 0.95)).message
+
+
 def test_capstone_count_exercise():
     assert check("10.2", 16 * 16 * (32 + 256) + 32 * 256) and not check("10.2", 16 * 16 * 288)
+
+
+def test_ratio_guess_reads_slow_downs_as_ratios_and_percent_only_when_typed():
+    # a student who expects the separable block to be *slower* types 1.5: that is ×1.5, not 1.5 %
+    assert "time ×1.5 — measured ×0.142 (10.6× too high)" in guess(1.5, 0.142, kind="ratio").text
+    assert guess("1.5×", 1.5, kind="ratio").off_by == pytest.approx(1.0)
+    assert guess("50%", 0.5, kind="ratio").value == pytest.approx(0.5)
+    assert "within 10 %" in guess(0.15, 0.142, kind="ratio").text
+    assert "3.0× too low" in guess(0.5, 1.5, kind="ratio").text
+    assert "could not read" in guess(0, 1.0, kind="ratio").text

@@ -201,3 +201,47 @@ def test_update_of_a_copy_made_before_pristine_copies_were_kept(tmp_path):
     course.update(target=student, lessons=lessons)
     merged = json.loads((student / "00_x.ipynb").read_text())
     assert ["".join(c["source"]) for c in merged["cells"]] == ["answer = 42", "print(1)"]
+
+
+def test_a_conflicting_update_keeps_both_versions_and_says_so(tmp_path):
+    lessons, student = tmp_path / "notebooks", tmp_path / "student"
+    old = lesson_with([cell("intro", "# Lesson", "markdown"), cell("answer", "answer_00_1 = ...")])
+    course.write_notebook(lessons / "00_x.ipynb", old)
+    course.student_copies(student, lessons)
+    mine = json.loads((student / "00_x.ipynb").read_text())
+    mine["cells"][1]["source"] = "answer_00_1 = 42  # mine"
+    course.write_notebook(student / "00_x.ipynb", mine)
+    new = copy.deepcopy(old)
+    new["cells"][1]["source"] = "answer_00_1 = ...  # now in MACs, not millions"
+    course.write_notebook(lessons / "00_x.ipynb", new)
+
+    report = course.update(target=student, lessons=lessons)
+    sources = ["".join(c["source"]) for c in json.loads((student / "00_x.ipynb").read_text())["cells"]]
+    mine_at, new_at = sources.index("answer_00_1 = 42  # mine"), sources.index(new["cells"][1]["source"])
+    assert new_at == mine_at + 2 and "Update conflict" in sources[mine_at + 1]  # both kept, yours first
+    assert "CONFLICT in cell answer" in report[0] and "1 conflict(s)" in report[-1]
+
+
+def test_windows_with_an_nvidia_gpu_is_told_the_wheel_is_cpu_only():
+    windows = {**LINUX, "system": "Windows", "nvidia_gpu": True}
+    assert any("CPU build" in line and "measure on the CPU" in line for line in notes(windows))
+    assert "CPU build" in course.torch_source(windows, lambda: True)[1]
+
+
+def test_every_command_prints_on_a_cp1252_console(tmp_path):
+    env = {**__import__("os").environ, "PYTHONIOENCODING": "cp1252"}
+    symbols = subprocess.run([sys.executable, "-c", "import course; course.load_by_path('_console').printable(); "
+                                                    "print('✗ stop ⚠ warn → next ✓ ok')"],
+                             cwd=ROOT, capture_output=True, env=env, timeout=60)
+    assert symbols.returncode == 0 and symbols.stdout.decode("cp1252").strip() == "x stop ! warn -> next ok ok"
+    for name in ("course.py", "effedu/cpus.py", "effedu/_console.py"):  # a copy: student/ is written beside it
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_bytes((ROOT / name).read_bytes())
+    (tmp_path / "notebooks").mkdir()
+    for lesson in sorted(course.NOTEBOOKS.glob("*.ipynb"))[:2]:
+        (tmp_path / "notebooks" / lesson.name).write_bytes(lesson.read_bytes())
+    for command in (["doctor"], ["student"], ["update"]):
+        done = subprocess.run([sys.executable, "course.py", *command], cwd=tmp_path, capture_output=True, env=env,
+                              timeout=120)
+        assert done.returncode == 0, (command, done.stderr.decode("cp1252", "replace")[-500:])
+        done.stdout.decode("cp1252")

@@ -45,3 +45,20 @@ def test_train_and_measure_far_above_chance():
     assert {"median_ms", "macs", "params"} <= set(frame.columns)
     with pytest.raises(ValueError, match="at least one"):
         effedu.training.train_and_measure({}, train, test)
+
+
+def test_with_accuracy_records_the_split_and_its_size():
+    import pandas as pd
+
+    train, held_out = effedu.data.digits(size=8)
+    validation, test = effedu.data.holdout(held_out, fraction=0.5)
+    assert len(validation) + len(test) == len(held_out) and abs(len(validation) - len(test)) <= 1
+    net = models.digits_cnn(seed=0)
+    frame = pd.DataFrame({"ratio": [1.0, 1.0]}, index=["a", "b"])
+    frame.attrs["results"] = "kept"
+    measured = effedu.training.with_accuracy(frame, {"a": net, "b": net}, validation)
+    assert measured.attrs == {"results": "kept", "accuracy_n": len(validation), "accuracy_split": "validation"}
+    assert measured.loc["a", "accuracy"] == effedu.training.accuracy(net, validation)
+    assert "accuracy" not in frame.columns  # the frame passed in is not changed
+    with pytest.raises(ValueError, match="missing"):
+        effedu.training.with_accuracy(frame, {"a": net}, validation)

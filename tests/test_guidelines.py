@@ -77,3 +77,30 @@ def test_paper_numbers_from_the_tables():
     assert G.PAPER_G2_SPEED["1080Ti GPU"][4] == pytest.approx(0.42, abs=0.01)
     assert G.PAPER_G2_SPEED["ARM Snapdragon 810"][2] == pytest.approx(0.875)
     assert set(G.PAPER_G3_SPEED["ARM Snapdragon 810"]) == set(G.G3_SETTINGS[1:])
+
+
+def test_g1_equal_macs_widths_are_the_papers_ratios_within_a_twentieth_of_a_percent():
+    hw = 56 * 56
+    for (c1, c2), ratio in zip(G.G1_EQUAL_MACS, (1, 2, 6, 12)):
+        assert round(c2 / c1) == ratio
+        assert c1 * c2 == pytest.approx(128 * 128, rel=5e-4)
+        stack = G.g1_pointwise_stack(c1, c2, blocks=1)
+        assert effedu.count_macs(stack, (1, c1, 56, 56)) == pytest.approx(2 * hw * 128 * 128, rel=5e-4)
+    assert effedu.memory_traffic(G.g1_pointwise_stack(37, 443, blocks=1)[0], (1, 37, 56, 56)) // 4 == \
+        hw * (37 + 443) + 37 * 443
+
+
+def test_g3_width_control_is_the_two_series_block_at_96_channels():
+    stack, shape = G.g3_width_control()
+    assert shape == (1, 96, 56, 56) and stack.in_channels == 96 and len(stack) == 10
+    assert [c.out_channels for c in stack[0].fragments] == [96, 96]
+    one, one_shape = G.g3_candidate(1, False)
+    assert effedu.count_macs(stack, shape) / effedu.count_macs(one, one_shape) == pytest.approx(1.125)
+    assert G.g3_candidate(2, False)[1][1] == 90  # the equal-MACs width it controls for
+
+
+def test_paper_rooflines_put_g2s_stacks_where_review_r27_says():
+    ridge = {device: p["peak_gflops"] / p["bandwidth_gbs"] for device, p in G.PAPER_ROOFLINES.items()}
+    assert set(ridge) == set(G.PAPER_DEVICES)
+    assert 11.2 < ridge["1080Ti GPU"] < 31.4  # g=8 (11 FLOP/byte) left of it, g=1 (31) right
+    assert ridge["ARM Snapdragon 810"] * 4 < 11.2  # even at a quarter of the bandwidth, both right of it

@@ -183,3 +183,69 @@ def test_depthwise_kernels_reads_the_librarys_own_choice_in_a_child_process():
         assert "dw" in found[3]["default layout"] and all(name for v in found.values() for name in v.values())
     with pytest.raises(ValueError, match="kernel_sizes"):
         machine.depthwise_kernels([0])
+
+
+def test_windows_cpu_name_comes_from_the_registry(monkeypatch):
+    class Key:
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+    opened = []
+    fake = type(sys)("winreg")
+    fake.HKEY_LOCAL_MACHINE = "HKLM"
+    fake.OpenKey = lambda root, path: opened.append((root, path)) or Key()
+    fake.QueryValueEx = lambda key, name: ("  Intel(R) Core(TM) i7-1265U  ", 1) if name == "ProcessorNameString" \
+        else (_ for _ in ()).throw(OSError(name))
+    monkeypatch.setitem(sys.modules, "winreg", fake)
+    monkeypatch.setattr(machine.platform, "system", lambda: "Windows")
+    assert machine.cpu_name() == "Intel(R) Core(TM) i7-1265U"
+    assert opened == [("HKLM", r"HARDWARE\DESCRIPTION\System\CentralProcessor\0")]
+
+    def unreadable(root, path):
+        raise OSError("access denied")
+
+    fake.OpenKey = unreadable  # a registry that cannot be read: the old fallback, never an exception
+    monkeypatch.setattr(machine.platform, "processor", lambda: "Intel64 Family 6 Model 154")
+    monkeypatch.setattr("builtins.open", lambda *a, **k: (_ for _ in ()).throw(OSError("no /proc")))
+    assert machine.windows_cpu_name() == "" and machine.cpu_name() == "Intel64 Family 6 Model 154"
+
+
+def test_last_level_cache_is_read_from_sysfs_per_core_complex(tmp_path):
+    for cpu in range(8):
+        complex_cpus = "0-3" if cpu < 4 else "4-7"
+        for index, (level, size, shared) in enumerate([(1, "32K", str(cpu)), (2, "1024K", str(cpu)),
+                                                       (3, "32768K", complex_cpus)]):
+            folder = tmp_path / f"cpu{cpu}" / "cache" / f"index{index}"
+            write(folder / "level", f"{level}\n")
+            write(folder / "size", f"{size}\n")
+            write(folder / "shared_cpu_list", f"{shared}\n")
+    assert machine.last_level_cache_bytes(threads=1, sysfs=str(tmp_path)) == 32 * 2**20  # one thread: one L3
+    assert machine.last_level_cache_bytes(threads=8, sysfs=str(tmp_path)) == 64 * 2**20  # all: both complexes'
+    assert machine.last_level_cache_bytes("meta") is None
+
+
+@pytest.mark.parametrize("cache_mb,copy_mb", [(None, 64), (8, 64), (32, 128), (96, 384), (4096, 1024)])
+def test_bandwidth_copy_is_four_times_the_last_level_cache(monkeypatch, cache_mb, copy_mb):
+    monkeypatch.setattr(machine, "last_level_cache_bytes",
+                        lambda device=None, threads=1: cache_mb and cache_mb * 2**20)
+    sizes = machine.probe_sizes("cpu")
+    assert sizes["copy_megabytes"] == copy_mb and sizes["cache_megabytes"] == cache_mb
+    assert sizes["matrix_sizes"] == (1024,)
+    assert max(machine.PEAK_MATRIX_SIZES["cuda"]) >= 4096  # a GPU is filled only by large matmuls
+
+
+def test_gpu_probe_matmul_uses_the_convolutions_precision_and_restores_it():
+    before = torch.backends.cuda.matmul.allow_tf32
+    with machine.matmul_precision_of_convolutions("cuda"):  # flags only: no GPU needed
+        assert torch.backends.cuda.matmul.allow_tf32 == torch.backends.cudnn.allow_tf32
+    assert torch.backends.cuda.matmul.allow_tf32 == before
+    with machine.matmul_precision_of_convolutions("cpu"):
+        assert torch.backends.cuda.matmul.allow_tf32 == before
+
+
+def test_machine_peaks_say_what_they_timed():
+    peaks = machine.machine_peaks(matrix_size=128, copy_megabytes=1)
+    assert peaks["matrix_size"] == 128 and peaks["copy_megabytes"] == 1 and "cache_megabytes" in peaks

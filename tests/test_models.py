@@ -183,3 +183,19 @@ def test_recent_networks_have_their_exact_counts_and_stage_shapes(name):
         assert abs(macs / 1e6 - macs_m) <= macs_unit and abs(params / 1e6 - params_m) <= params_unit
         published = M.PUBLISHED[name.replace(" fused", "")]
         assert (published[0], published[1]) == (macs_m, params_m)
+
+
+@pytest.mark.parametrize("scale,paper_mflops", [(0.5, 38), (2.0, 524)])
+def test_shufflenet_v1_width_scales_the_stem_to_the_papers_complexity(scale, paper_mflops):
+    # Table 8: ShuffleNet 0.5× (g=3) 38 MFLOPs, 2× 524 MFLOPs; the stem scales with the rest (12 channels at 0.5×)
+    net = M.shufflenet_v1(3, scale)
+    assert net.features[0][0].out_channels == round(24 * scale)
+    assert effedu.count_macs(net, (1, 3, 224, 224)) / 1e6 == pytest.approx(paper_mflops, rel=0.02)
+    assert M.shufflenet_v1(8, 0.5)(torch.zeros(1, 3, 64, 64)).shape == (1, 1000)  # g=8: stem 16, groups still split
+
+
+def test_shufflenet_v1_g3_is_quoted_from_table_1_where_the_count_matches():
+    # ShuffleNet Table 1 lists 137 MFLOPs for g = 3; Table 2's "1×" row rounds the family to 140
+    counted = effedu.count_macs(M.shufflenet_v1(3), (1, 3, 224, 224))
+    assert M.PUBLISHED["ShuffleNet v1 g=3"][0] == round(counted / 1e6) == 137
+    assert "Table 1" in M.PUBLISHED["ShuffleNet v1 g=3"][2]

@@ -7,7 +7,7 @@ import torch
 import effedu
 from effedu import nas
 
-SEP, INV, SHUF = nas.BLOCK_TYPES
+SEP, INV, SHUF = "separable", "inverted residual", "ShuffleNetV2 unit"
 
 
 def test_reward_twice_as_slow_needs_five_percent_more_accuracy():
@@ -50,8 +50,30 @@ def test_short_name_names_every_choice_that_exists():
 
 
 def test_the_search_space_size_is_counted_not_multiplied():
-    assert nas.choices_per_stage() == 105  # sep 2·5·3 + inv 2·2·5·3 + shuf 5·3
-    assert nas.space_size() == 324_135  # 35 non-decreasing width triples × 21³
+    # (conv k3/k5, sep k3/k5, bot, inv k×t 4, shuf) = 10 options × 5 widths × 3 depths
+    assert nas.choices_per_stage() == 150
+    assert nas.space_size() == 945_000  # 35 non-decreasing width triples × (10 options × 3 depths)³
+
+
+def test_the_space_holds_lesson_08s_hand_designs():
+    assert set(nas.BLOCK_TYPES) == set(effedu.blocks.BLOCKS)  # the plain 3×3 network is a member
+    for block in nas.BLOCK_TYPES:
+        arch = nas.hand_design(block)
+        hand, found = effedu.models.TinyNet(block), nas.build(arch)
+        assert effedu.count_params(hand) == effedu.count_params(found), block
+        assert effedu.count_macs(hand, nas.INPUT) == effedu.count_macs(found, nas.INPUT), block
+    assert nas.short_name(nas.hand_design("plain 3×3")) == "conv3-16×1 | conv3-32×2 | conv3-64×2"
+
+
+def test_sample_draws_every_block_option_equally_often():
+    rng = random.Random(1)
+    counts = {}
+    for _ in range(3000):
+        for stage in nas.sample(rng):
+            key = (stage.block, stage.kernel_size, stage.expand_ratio)
+            counts[key] = counts.get(key, 0) + 1
+    assert len(counts) == 10  # each (block, kernel, expansion) the space holds
+    assert max(counts.values()) < 1.2 * min(counts.values())  # drawing the block first made shuf 2.5× likelier
 
 
 def test_sample_is_uniform_over_width_triples():
@@ -75,7 +97,8 @@ def test_mutate_changes_one_choice_and_keeps_widths_sorted():
         arch = child
 
 
-def test_table_round_trip_lookup_and_predictor_arithmetic(tmp_path):
+def test_table_round_trip_lookup_and_predictor_arithmetic(tmp_path, monkeypatch):
+    monkeypatch.setattr(nas, "STARVED_CPU_SHARE", 0.0)  # a busy test machine must not stop the save (next test)
     arch = (nas.Stage(SEP, 3, 3, 16, 1), nas.Stage(INV, 5, 6, 24, 2), nas.Stage(SHUF, 3, 3, 32, 1))
     table = nas.LatencyTable(tmp_path / "table.json", budget_s=0.01)
     assert table.ensure([arch], progress=False) == len(nas.table_entries(arch))
@@ -91,6 +114,15 @@ def test_table_round_trip_lookup_and_predictor_arithmetic(tmp_path):
     with pytest.raises(KeyError, match="ensure"):
         table.predict(other)
     assert table.lookup(other) > 0 and table.key(nas.table_entries(other)[1]) in table.entries  # measured on demand
+
+
+def test_a_starved_table_is_used_but_not_saved(tmp_path, monkeypatch):
+    monkeypatch.setattr(nas, "STARVED_CPU_SHARE", 2.0)  # every measurement counts as starved
+    table = nas.LatencyTable(tmp_path / "table.json", budget_s=0.01)
+    arch = (nas.Stage(SEP, 3, 3, 16, 1),) * 3
+    with pytest.warns(effedu.timing.StarvedMeasurementWarning, match="not saved"):
+        assert table.ensure([arch], progress=False) == len(nas.table_entries(arch))
+    assert table.predict(arch) > 0 and not (tmp_path / "table.json").exists()
 
 
 @pytest.mark.parametrize("field,value", [("machine", "somebody else's laptop"), ("format", "effedu latency table 2")])
@@ -135,6 +167,77 @@ def test_random_search_is_seeded_and_deterministic():
     assert [e.arch for e in first] == [e.arch for e in again] and len(first) == 10
     curve = nas.best_so_far(first)
     assert curve == sorted(curve) and curve[-1] == max(e.reward for e in first)
+
+
+def test_random_search_from_the_same_start_draws_evolutions_initial_population():
+    start = (nas.Stage(SEP, 3, 3, 16, 1),) * 3
+    evolved = nas.evolve(fake_accuracy, fake_latency, target_ms=1.0, population=4, cycles=3, seed=5, start=[start],
+                         progress=False)
+    sampled = nas.random_search(fake_accuracy, fake_latency, target_ms=1.0, evaluations=7, seed=5, start=[start],
+                                progress=False)
+    assert [e.arch for e in sampled[:4]] == [e.arch for e in evolved[:4]] and sampled[0].arch == start
+    assert len(sampled) == len(evolved) == 7  # the same budget
+
+
+def test_paired_searches_share_start_budget_and_proxy():
+    calls = []
+
+    def counting_accuracy(arch):
+        calls.append(arch)
+        return fake_accuracy(arch)
+
+    start = (nas.Stage(SEP, 3, 3, 16, 1),) * 3
+    runs = nas.compare_searches(counting_accuracy, fake_latency, target_ms=1.0, seeds=range(3), evaluations=6,
+                                population=3, start=[start], progress=False)
+    assert len(runs.evolution) == len(runs.random) == 3
+    assert all(len(h) == 6 and h[0].arch == start for h in runs.evolution + runs.random)
+    assert all(e[:3] == r[:3] for e, r in zip(runs.evolution, runs.random))  # the same start, seed by seed
+    frame = runs.frame()
+    assert list(frame.index) == [0, 1, 2]
+    assert list(frame["evolution"]) == [max(e.reward for e in h) for h in runs.evolution]
+    assert len(runs.everything()) == 36 and len(calls) == 36  # the caller's proxy caches, not compare_searches
+    finds = runs.finds()
+    assert 1 <= len(finds) <= 2 and all(a in {e.arch for e in runs.everything()} for a in finds.values())
+    with pytest.raises(ValueError, match="evaluations must exceed population"):
+        nas.compare_searches(fake_accuracy, fake_latency, target_ms=1.0, seeds=[0], evaluations=3, population=3)
+
+
+def test_finds_name_one_network_when_both_searches_found_it():
+    arch = (nas.Stage(SEP, 3, 3, 16, 2),) * 3
+    best = nas.Evaluation(arch, 0.9, 1.0, 0.9)
+    worse = nas.Evaluation((nas.Stage(SHUF, 3, 3, 16, 1),) * 3, 0.5, 1.0, 0.5)
+    both = nas.PairedSearches([0], [[worse, best]], [[best, worse]], 2)
+    assert both.finds() == {"NAS: both searches' find": arch}
+    apart = nas.PairedSearches([0], [[worse, best]], [[worse]], 2)
+    assert set(apart.finds()) == {"NAS: evolution's find", "NAS: random search's find"}
+
+
+def test_remeasured_spread_is_the_scatter_of_two_interleaved_halves():
+    import pandas as pd
+    from effedu.timing import LatencyResult
+
+    def result(samples):
+        return LatencyResult(samples=samples, threads=1, device="cpu", number=1, warmup=0)
+
+    # even rounds' minimum 1.0, odd rounds' 1.1 / 1.0 / 0.9: changes +10 %, 0 %, −10 % → median distance 10 %
+    results = {"a": result([1.0, 1.1, 1.2, 1.3]), "b": result([1.0, 1.0, 1.1, 1.2]), "c": result([1.0, 0.9, 1.1, 1.0])}
+    frame = pd.DataFrame(index=list(results))
+    frame.attrs["results"] = results
+    assert nas.remeasured_spread(frame) == pytest.approx(0.1)
+    frame.attrs["results"] = {**results, "a": result([1.0])}
+    with pytest.raises(ValueError, match="2 rounds"):
+        nas.remeasured_spread(frame)
+
+
+def test_reseeded_proxy_keeps_the_searchs_number_and_caches_the_others():
+    generator = torch.Generator().manual_seed(0)
+    data = torch.utils.data.TensorDataset(torch.randn(64, 1, 16, 16, generator=generator),
+                                          torch.randint(0, 10, (64,), generator=generator))
+    proxy = nas.TrainingProxy(data, data, epochs=1)
+    arch = (nas.Stage(SEP, 3, 3, 16, 1),) * 3
+    scores = proxy.reseeded(arch, [0, 1, 2])
+    assert scores[0] == proxy(arch) and len(proxy.cache) == 1 and len(proxy.other_seeds) == 2
+    assert proxy.reseeded(arch, [2]) == [scores[2]]  # cached: no second training
 
 
 def test_ranked_history_holds_each_architecture_once():

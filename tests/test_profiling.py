@@ -145,3 +145,24 @@ def test_roofline_ms_charges_each_operator_its_slower_limit():
     memory_bound = {"peak_gflops": 1e9, "bandwidth_gbs": 1.0}  # 1 GB/s, arithmetic for free
     assert profiling.roofline_ms(conv, shape, compute_bound) == pytest.approx(record.macs / 1e6)
     assert profiling.roofline_ms(conv, shape, memory_bound) == pytest.approx(record.bytes / 1e6)
+
+
+def test_roofline_speeds_places_g2_on_each_machines_roofline():
+    from effedu import guidelines
+    g2 = {f"g={g}": guidelines.g2_candidate(g, layers=2) for g in (1, 8)}
+    here = {"peak_gflops": 60.0, "bandwidth_gbs": 17.6}  # ridge 3.4 FLOP/byte: both stacks right of it
+    table = profiling.roofline_speeds(g2, {"here": here, **guidelines.PAPER_ROOFLINES})
+    # G2's intensity is about c/(4g) FLOP per byte: 31 at g=1, c=128; 11 at g=8, c=360 (review R27's arithmetic)
+    assert table.loc["g=1", "FLOP per byte"] == pytest.approx(31.36, rel=1e-3)
+    assert table.loc["g=8", "FLOP per byte"] == pytest.approx(11.17, rel=1e-3)
+    assert table.attrs["bound"]["here"] == {"g=1": "compute", "g=8": "compute"}
+    assert table.attrs["bound"]["1080Ti GPU"] == {"g=1": "compute", "g=8": "memory"}  # ridge 23: g=8 left of it
+    assert table.attrs["ridge"]["1080Ti GPU"] == pytest.approx(11340 / 484)
+    assert table.loc["g=8", "1080Ti GPU"] == pytest.approx(0.48, abs=0.01)  # bytes-bound against compute-bound
+    assert table.loc["g=8", "here"] == pytest.approx(1.011, abs=0.002)  # equal MACs (g=8 does 1 % fewer)
+    assert table.loc["g=1", "here"] == 1.0
+    stack, shape = g2["g=8"]
+    assert table.attrs["ms"]["here"]["g=8"] == pytest.approx(profiling.roofline_ms(stack, shape, here))
+    assert table.attrs["bytes"]["g=8"] == effedu.memory_traffic(stack, shape)
+    with pytest.raises(ValueError, match="at least one"):
+        profiling.roofline_speeds({}, {"here": here})

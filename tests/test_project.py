@@ -217,3 +217,12 @@ def test_every_lesson_has_a_guide_with_every_section_and_a_readme_row(notebook):
     missing = [section for section in GUIDE_SECTIONS if section not in text]
     assert not missing, f"{guide.name} lacks {missing}"
     assert f"| {notebook.name[:2]} | `{notebook.name}` |" in (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_one_version_number_with_its_changelog_entry():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert "version" not in project["project"] and "version" in project["project"]["dynamic"]
+    assert project["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "effedu.__version__"}
+    version = re.search(r'^__version__ = "([^"]+)"', (ROOT / "effedu" / "__init__.py").read_text(), re.M).group(1)
+    newest = re.search(r"^## (\S+)", (ROOT / "CHANGELOG.md").read_text(encoding="utf-8"), re.M).group(1)
+    assert newest == version

@@ -115,3 +115,38 @@ def test_latest_outcomes_decides_the_newest_card_again(tmp_path):
     write(tmp_path, "scorecard-new.json", fake_card())
     assert scorecard.latest_outcomes([tmp_path]) == {"G2: 8 groups vs 1 (equal MACs)": "slower",
                                                      "Elementwise share of MobileNetV2's time": "share"}
+
+
+def room_card(kind: int, machine: int, *, starved_share: float | None = None, unstable: bool = False) -> dict:
+    """One of a room's cards: three kinds of machine, values that differ a little per machine."""
+    cpus = ["Intel Core i5-1135G7", "Apple M2", "AMD Ryzen 7 5800U"]
+    value = (1.3, 1.6, 1.9)[kind] + 0.01 * machine
+    process = {"value": value, "lo": value - 0.05, "hi": value + 0.05, "rounds": 12,
+               "cpu_share": starved_share if starved_share is not None else 0.97, "faults": None}
+    g2 = {"title": "G2: 8 groups vs 1 (equal MACs)", "unit": "time ratio", "value": value, "lo": value - 0.05,
+          "hi": value + 0.05, "between": [value, value + (0.5 if unstable else 0.0)], "stable": not unstable,
+          "processes": [process] * 5, "paper": {"1080Ti GPU": 3.85, "ARM Snapdragon 810": 1.43}, "note": ""}
+    card = fake_card(cpu=cpus[kind], experiments={"g2": g2})
+    card["created"] = "2026-11-30T10:15:00"  # a room that ran the scorecard in the same second
+    return card
+
+
+def test_a_room_of_sixty_on_one_page_nothing_overwritten(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    saved = {scorecard.save(room_card(i % 3, i, starved_share=0.3 if i == 7 else None, unstable=i == 8))
+             for i in range(60)}
+    assert len(saved) == 60 and len(list(tmp_path.glob("scorecard-*.json"))) == 60  # same machines, same second
+    with pytest.raises(FileExistsError, match="nothing was overwritten"):
+        scorecard.save(room_card(0, 0), next(iter(saved)))
+    page = scorecard.class_page([tmp_path])  # a folder: every card in it
+    assert "60 machines of 3 kinds" in page and page.count("<img") == 1
+    assert "starved (CPU share 30 %)" in page and "1 starved" in page and "1 unstable" in page
+    assert scorecard.figure_height(3) == pytest.approx(scorecard.figure_height(2) + 0.4)
+    assert scorecard.figure_height(200) == scorecard.figure_height(scorecard.MAX_KINDS_PLOTTED)  # bounded
+    assert "alt='Figure: G2: 8 groups vs 1" in page
+
+
+def test_the_table_marks_a_starved_measurement():
+    card = room_card(0, 0, starved_share=0.41)
+    card["experiments"]["g2"].update(scorecard.combined(card["experiments"]["g2"]["processes"]))
+    assert scorecard.table(card).iloc[0]["outcome"].endswith("starved (CPU share 41 %)")

@@ -563,3 +563,236 @@ def test_principles_table_has_one_row_per_principle_and_the_scorecard_beside_it(
     assert table.text.count("not measured here") == len(V.PRINCIPLES) - 1
     assert "G2: 8 groups vs 1: **slower**" in table.text and table.numbers == {"avoid many branches (G3)": "faster"}
     assert "scorecard" not in V.principles(measured).text
+
+
+# --- lessons 06 and 07: G1 on raw time and per MAC; a device the paper never measured ---------------------------
+
+def test_guideline_never_makes_a_loss_or_a_win_out_of_a_mac_difference():
+    # equal times, 5 % fewer MACs: per MAC alone it reads "slower"; raw and per-MAC disagree, so it stays undecided
+    tie = frame_from({"1:1": steady(10), "1:12": steady(10, phase=1)}, macs={"1:1": 100, "1:12": 95})
+    assert V.per_mac(tie, "1:12").outcome == V.SLOWER
+    verdict = V.guideline(tie)
+    assert verdict.outcome == "cannot tell" and verdict.numbers["judged"]["1:12"] != V.SLOWER
+    assert "not decided" in verdict.text and "MAC difference" in verdict.text
+    # a raw win bought by 10 % fewer MACs is slower per MAC: not a win for the widths either
+    bought = frame_from({"1:1": steady(10), "1:12": steady(9.5)}, macs={"1:1": 100, "1:12": 90})
+    assert V.speed(bought, "1:12").outcome == V.FASTER
+    assert V.guideline(bought).outcome == "cannot tell"
+    # where raw and per-MAC agree, it decides as before
+    clear = frame_from({"1:1": steady(10), "1:12": steady(12)}, macs={"1:1": 100, "1:12": 99})
+    assert V.guideline(clear).outcome == "holds" and "**slower**" in V.guideline(clear).text
+
+
+def test_guideline_checks_whether_the_order_follows_the_traffic():
+    samples = {"1:1": steady(10), "1:2": steady(11), "1:6": steady(12)}
+    macs = {"1:1": 100, "1:2": 100, "1:6": 100}
+    follows = frame_from(samples, macs=macs).assign(bytes=[100, 120, 150])
+    verdict = V.guideline(follows)
+    assert verdict.numbers["traffic"] == "follows" and "**The order follows the traffic**" in verdict.text
+    assert "3 clearly ordered pairs" in verdict.text and verdict.numbers["traffic_rho"] == pytest.approx(1.0)
+    against = frame_from(samples, macs=macs).assign(bytes=[100, 150, 120])  # 1:6 moves less than 1:2, runs slower
+    verdict = V.guideline(against)
+    assert verdict.numbers["traffic"] == "does not follow" and verdict.numbers["against"] == [("1:6", "1:2")]
+    assert "**1:6** moves" in verdict.text and "probably" in verdict.text
+    noise = frame_from({"1:1": steady(10, wobble=0.3), "1:2": steady(10, wobble=0.3, phase=2)},
+                       macs={"1:1": 100, "1:2": 100}).assign(bytes=[100, 120])
+    assert V.guideline(noise).numbers["traffic"] == "untested"
+    assert "traffic" not in V.guideline(frame_from(samples, macs=macs)).numbers  # no bytes column: no claim
+
+
+def test_fps_without_a_paper_figure_for_this_kind_of_device():
+    verdict = V.fps(steady(20.0), None, "one Intel CPU core and an NVIDIA GPU", "mps")
+    assert verdict.outcome == "no paper figure" and "nothing like for like" in verdict.text
+    assert "50 FPS" in verdict.text and "faster" not in verdict.text and "slower" not in verdict.text
+
+
+def test_promises_from_one_frame_per_pair():
+    # each replacement timed against its own baseline (two candidates interleaved), as lesson 02 §1 does
+    frames = {("3×1", "3×3"): frame_from({"3×3": steady(10), "3×1": steady(8)}, macs={"3×3": 90, "3×1": 60}),
+              ("two 3×3", "5×5"): frame_from({"5×5": steady(20), "two 3×3": steady(15)},
+                                             macs={"5×5": 250, "two 3×3": 180})}
+    verdict = V.promises(frames, [("3×1", "3×3"), ("two 3×3", "5×5")])
+    assert verdict.outcome == "clear" and verdict.numbers["best"] == "two 3×3 for 5×5"
+    assert verdict.numbers["kept"]["3×1 for 3×3"][0] == pytest.approx(0.8 / (60 / 90))
+    with pytest.raises(ValueError, match="no frame for the pair"):
+        V.promises(frames, [("7×1", "7×7")])
+
+
+def test_compare_ranges_quotes_ratios_as_ratios():
+    smaller = V.compare_ranges({"14×14": (1.24, 1.23, 1.25), "56×56": (1.39, 1.28, 1.65)}, "kept ratio", ratio=True)
+    assert smaller.outcome == "smaller" and "×1.24 (×1.23–1.25)" in smaller.text and "%" not in smaller.text
+    overlap = V.compare_ranges({"a": (1.3, 1.2, 1.4), "b": (1.35, 1.3, 1.5)}, "kept ratio", ratio=True)
+    assert overlap.outcome == V.SAME and "no clear difference" in overlap.text
+    few = V.compare_ranges({"a": (1.3, float("nan"), float("nan")), "b": (1.35, 1.3, 1.5)}, ratio=True)
+    assert few.outcome == V.TOO_FEW and "no interval" in few.text
+
+
+def test_scaling_exponent_against_the_paper():
+    paper = {"1×": (140e6, 37.8), "0.5×": (38e6, 15.2)}  # ShuffleNet Table 8: e = log(15.2/37.8)/log(38/140) ≈ 0.70
+    macs = {"1×": 140, "0.5×": 38}
+    less = V.scaling_exponent(frame_from({"1×": steady(10), "0.5×": steady(7)}, macs=macs), "0.5×", paper,
+                              paper_source="Table 8")
+    low, high = less.numbers["exponent"][1:]
+    assert less.outcome == "less than the paper" and low <= less.numbers["exponent"][0] <= high
+    assert less.numbers["paper_exponent"] == pytest.approx(0.699, abs=1e-3)
+    assert "e = **0.27**" in less.text and "e = **0.7**" in less.text and "Table 8" in less.text
+    like = V.scaling_exponent(frame_from({"1×": steady(10), "0.5×": steady(4.02, phase=1)}, macs=macs), "0.5×", paper)
+    assert like.outcome == "like the paper"
+    more = V.scaling_exponent(frame_from({"1×": steady(10), "0.5×": steady(2.9)}, macs=macs), "0.5×", paper)
+    assert more.outcome == "more than the paper" and "**more**" in more.text
+    slower = V.scaling_exponent(frame_from({"1×": steady(10), "0.5×": steady(11)}, macs=macs), "0.5×", paper)
+    assert slower.outcome == "less than the paper" and slower.numbers["exponent"][0] < 0
+    few = V.scaling_exponent(frame_from({"1×": steady(10, rounds=4), "0.5×": steady(7, rounds=4)}, macs=macs),
+                             "0.5×", paper)
+    assert few.outcome == V.TOO_FEW and "no interval" in few.text
+    with pytest.raises(ValueError, match="paper must give"):
+        V.scaling_exponent(frame_from({"1×": steady(10), "0.5×": steady(7)}, macs=macs), "0.5×", {"1×": (1, 1)})
+    with pytest.raises(ValueError, match="MAC ratio other than 1"):
+        V.scaling_exponent(frame_from({"1×": steady(10), "0.5×": steady(7)}, macs={"1×": 5, "0.5×": 5}), "0.5×",
+                           paper)
+
+
+# --- lesson 04: the roofline behind G2, the width behind G3, the copy in the extra time ------------------------
+
+def g2_predicted(here_speed=1.0):
+    """A roofline_speeds table as G2 makes it: here both compute-bound; the GPU puts g=8 left of its ridge."""
+    table = pd.DataFrame({"FLOP per byte": {"g=1": 31.4, "g=8": 11.2}, "here": {"g=1": 1.0, "g=8": here_speed},
+                          "GPU": {"g=1": 1.0, "g=8": 0.48}, "ARM": {"g=1": 1.0, "g=8": 1.01}})
+    table.attrs.update(ridge={"here": 3.4, "GPU": 23.4, "ARM": 0.6}, bytes={"g=1": 100, "g=8": 278},
+                       ms={"here": {"g=1": 4.0, "g=8": 4.0 / here_speed}, "GPU": {}, "ARM": {}},
+                       bound={"here": {"g=1": "compute", "g=8": "compute"}, "GPU": {"g=1": "compute", "g=8": "memory"},
+                              "ARM": {"g=1": "compute", "g=8": "compute"}})
+    return table
+
+
+def test_roofline_explains_g2_compute_bound_here_and_the_papers_devices():
+    frame = frame_from({"g=1": steady(10, rounds=20), "g=8": steady(16, rounds=20)})
+    verdict = V.roofline_explains(frame, "g=8", g2_predicted(), {"GPU": 0.26, "ARM": 0.70})
+    assert verdict.outcome == V.ROOFLINE_SLOWER
+    assert "both compute-bound" in verdict.text and "the extra traffic cannot explain" in verdict.text
+    assert "×2.78 the bytes" in verdict.text and "probably" in verdict.text
+    assert verdict.numbers["efficiency"] == {"g=1": pytest.approx(0.4), "g=8": pytest.approx(0.25)}
+    assert "**48 %**" in verdict.text and "**26 %**" in verdict.text  # the GPU's prediction beside its measurement
+    assert "predicts the **GPU** to lose more, as the paper measured" in verdict.text
+    assert "moves it left of that device's ridge" in verdict.text
+    same = V.roofline_explains(frame_from({"g=1": steady(10), "g=8": steady(10.1, phase=1)}), "g=8", g2_predicted())
+    assert same.outcome == V.ROOFLINE_AS and "- The paper's" not in same.text
+    fast = V.roofline_explains(frame_from({"g=1": steady(10), "g=8": steady(7)}), "g=8", g2_predicted())
+    assert fast.outcome == V.ROOFLINE_FASTER and "caches" in fast.text
+    few = V.roofline_explains(frame_from({"g=1": steady(10, rounds=4), "g=8": steady(16, rounds=4)}), "g=8",
+                              g2_predicted())
+    assert few.outcome == V.TOO_FEW
+    other = V.roofline_explains(frame, "g=8", g2_predicted(), {"GPU": 0.9, "ARM": 0.5})
+    assert "does not explain the paper's devices" in other.text
+
+
+def test_width_control_separates_the_width_from_the_fragments():
+    macs = {"1-fragment": 16384, "2-series": 16200, "4-series": 16384, "96": 18432}
+    odd = frame_from({"1-fragment": steady(10), "2-series": steady(18.5), "4-series": steady(14.5),
+                      "96": steady(13, phase=1)}, macs=macs)
+    verdict = V.width_control(odd, "2-series", "96", "4-series")
+    assert verdict.outcome == "width" and "**not what fragmentation predicts**" in verdict.text
+    assert "part of **2-series**'s slow-down is its width" in verdict.text and "probably" in verdict.text
+    plain = frame_from({"1-fragment": steady(10), "2-series": steady(11), "4-series": steady(12),
+                        "96": steady(12.5, phase=1)}, macs=macs)
+    fine = V.width_control(plain, "2-series", "96", "4-series")
+    assert fine.outcome == "not the width" and "not what fragmentation predicts" not in fine.text
+    tiny = frame_from({"1-fragment": steady(10), "2-series": steady(11), "96": [11 * 18432 / 16200 * 0.995] * 9},
+                      macs=macs)
+    assert V.width_control(tiny, "2-series", "96").outcome == "not the width"  # faster by under 2 % per MAC
+    few = frame_from({"1-fragment": steady(10, rounds=4), "2-series": steady(11, rounds=4),
+                      "96": steady(12, rounds=4)}, macs=macs)
+    assert V.width_control(few, "2-series", "96").outcome == V.TOO_FEW
+
+
+def test_copy_in_extra_says_how_much_of_the_slow_down_the_copy_is():
+    shares = pd.DataFrame({"time_share": [0.081, 0.9], "time_share_lo": [0.078, 0.88],
+                           "time_share_hi": [0.083, 0.92]}, index=["add / cat / copy", "conv"])
+    slow = frame_from({"1": steady(10, rounds=20), "4p": steady(12.2, rounds=20)})
+    part = V.copy_in_extra(shares, "add / cat / copy", slow, "4p")
+    assert part.outcome == "part of it"
+    assert part.numbers["explained"].value == pytest.approx(0.081 * 1.22 / 0.22, rel=0.01)  # the guide's "about half"
+    assert "about **0.988 ms** of 4p" in part.text and "of the **2.2 ms**" in part.text and "estimate" in part.text
+    lo, hi = part.numbers["explained"].lo, part.numbers["explained"].hi
+    assert sorted([lo, part.numbers["explained"].value, hi]) == [lo, part.numbers["explained"].value, hi]
+    assert V.copy_in_extra(shares, "add / cat / copy", frame_from({"1": steady(10), "4p": steady(10.5)}),
+                           "4p").outcome == "all of it"
+    assert V.copy_in_extra(shares, "add / cat / copy", frame_from({"1": steady(10), "4p": steady(10, wobble=0.1)}),
+                           "4p").outcome == "no clear extra"
+    few = frame_from({"1": steady(10, rounds=4), "4p": steady(12, rounds=4)})
+    assert V.copy_in_extra(shares, "add / cat / copy", few, "4p").outcome == V.TOO_FEW
+    assert not NEGATIVE_PERCENT.search(part.text)
+
+
+def test_compiled_skips_the_fusion_sentence_when_nothing_was_compiled():
+    skipped = V.compiled(None, "TRY_COMPILE is False")
+    assert skipped.outcome == "skipped" and "TRY_COMPILE is False" in skipped.text
+    assert "compiled code could not be read" not in skipped.text and "fused" not in skipped.text
+    frame = frame_from({"eager": steady(10), "compiled": steady(8)})
+    frame.attrs["kernels"] = {"generated": ["cpp_fused_add_relu_0"], "library": ["convolution"]}
+    timed = V.compiled(frame)
+    assert timed.outcome == V.FASTER and "**compiled** was **faster**" in timed.text
+    assert "add + ReLU" in timed.text and timed.numbers["fusion"] == "fused"
+
+
+def reference_like_zoo():
+    """Lesson 00's six networks as the reference machine ordered them (times in ms), with their real counts:
+    parameters ranked the time better than MACs (0.94 against 0.77) — the case the lesson must not over-read."""
+    rows = {"MobileNetV1 0.5": (15, 1.33e6, 149e6), "ShuffleNetV2 1.0": (25, 2.28e6, 146e6),
+            "ShuffleNet v1 g=3": (27, 1.87e6, 137e6), "MobileNetV2 1.0": (30, 3.50e6, 300e6),
+            "MobileNetV1 1.0": (40, 4.23e6, 569e6), "ResNet-18": (51, 11.7e6, 1814e6)}
+    frame = frame_from({name: steady(ms, rounds=20) for name, (ms, _, _) in rows.items()},
+                       macs={name: macs for name, (_, _, macs) in rows.items()})
+    frame["params"] = [int(params) for _, params, _ in rows.values()]
+    frame["bytes"] = frame["macs"] // 10
+    return frame
+
+
+def test_rankings_say_when_the_best_count_rests_on_single_networks():
+    verdict = V.rankings(reference_like_zoo())
+    assert verdict.numbers["best"] == "params" and not verdict.numbers["robust"]
+    assert "**parameters** followed the measured order most closely (0.94" in verdict.text
+    assert "no rule to design by" in verdict.text and "**MobileNetV1 0.5**" in verdict.text
+    judged = V.proxy_robustness(reference_like_zoo())
+    assert judged.outcome == "rests on single networks" and "MobileNetV1 0.5" in judged.numbers["breaking"]
+
+
+def test_proxy_robustness_robust_tied_and_too_few():
+    frame = reference_like_zoo()
+    frame["bytes"] = frame["median_ms"] * 1000  # a count that orders the time perfectly, whoever is left out …
+    frame["params"] = -frame["bytes"]  # … against one that reverses it (MACs are one or more swaps off throughout)
+    assert V.proxy_robustness(frame).outcome == "robust"
+    assert "stays ahead whichever one of the 6" in V.proxy_robustness(frame).text
+    frame["params"] = frame["bytes"]
+    assert V.proxy_robustness(frame).outcome == "tied"
+    assert V.proxy_robustness(frame.iloc[:3]).outcome == "too few networks" and not V.proxy_robustness(frame.iloc[:3]).text
+
+
+def test_rankings_name_equal_parameters_with_different_times_and_count_undecided_pairs():
+    frame = frame_from({"net": steady(20, rounds=20), "net at 160 px": steady(10, rounds=20),
+                        "other": steady(20.01, rounds=20, wobble=0.2, phase=2)},
+                       macs={"net": 300, "net at 160 px": 150, "other": 310})
+    frame["params"], frame["bytes"] = [3_500_000, 3_500_000, 4_000_000], [30, 15, 31]
+    verdict = V.rankings(frame)
+    assert "**net at 160 px** and **net** have the same parameters (3,500,000), yet **net at 160 px** took ×0.5" \
+        in verdict.text
+    assert verdict.numbers["undecided"] == [("net", "other")]
+    assert "1 of the 3 pairs of networks were not clearly apart" in verdict.text
+
+
+def test_roofline_peaks_say_what_was_timed():
+    peaks = {"peak_gflops": 96.0, "bandwidth_gbs": 28.4, "matrix_size": 1024, "copy_megabytes": 128,
+             "cache_megabytes": 32.0}
+    verdict = V.roofline_peaks(peaks)
+    assert verdict.numbers["ridge"] == pytest.approx(96 / 28.4)
+    assert "n = 1,024" in verdict.text and "a 128 MB copy, 4× the 32 MB last-level cache" in verdict.text
+    assert "**3.4 FLOP/byte**" in verdict.text
+    bare = V.roofline_peaks({"peak_gflops": 10.0, "bandwidth_gbs": 5.0, "copy_megabytes": 64, "cache_megabytes": None})
+    assert "cache size is not known" in bare.text and "n =" not in bare.text
+
+
+def test_accuracy_difference_names_the_split_it_was_measured_on():
+    frame = pd.DataFrame({"accuracy": [0.97, 0.93]}, index=["a", "b"])
+    assert "on 449 test images" in V.accuracy_difference(frame, "a", "b", 449).text
+    frame.attrs["accuracy_split"] = "validation"  # as effedu.training.with_accuracy records it
+    assert "on 224 validation images" in V.accuracy_difference(frame, "a", "b", 224).text

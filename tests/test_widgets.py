@@ -110,7 +110,7 @@ def count_forwards(explorer: Explorer, setting: dict) -> dict:
     def recording(**values):
         candidates = original(**values)
         for name, entry in candidates.items():
-            model, x = entry if isinstance(entry, tuple) else (entry, explorer.x)
+            model, x, *_ = entry if isinstance(entry, tuple) else (entry, explorer.x)  # (model, x[, threads])
             built[(id(model), tuple(x))] = name
         return candidates
 
@@ -167,3 +167,67 @@ def test_meta_counts_match_real_counts():
                          (effedu.blocks.ShuffleNetV2Unit(24, 24), (1, 24, 8, 8))):
         meta, real = count_fast(model, shape), record_ops(model, shape)
         assert [(r.op, r.macs, r.bytes) for r in meta] == [(r.op, r.macs, r.bytes) for r in real]
+
+
+def test_capstone_explorer_labels_the_switches_that_change_the_macs():
+    # lesson 10: "1 group, not 8" is G2 at 8× those convs' MACs, "balanced widths" G1 at ¼ — the labels must say so
+    explorer = explorers.capstone()
+    labels = {name: control.description for name, control in explorer.controls.items()}
+    assert "¼ their MACs" in labels["balanced"] and "8× their MACs" in labels["one_group"]
+    assert "MACs" not in labels["one_branch"]  # G3's switch is at equal MACs
+
+    def macs(net, layers, shapes):
+        return sum(effedu.count_macs(net[i], shape) for i, shape in zip(layers, shapes))
+    slow = effedu.models.slow_digits_net()
+    pair_shapes = [(1, 32, 16, 16), (1, 256, 16, 16)]
+    narrowed = macs(effedu.models.slow_digits_net(balanced=True), (6, 9), [(1, 32, 16, 16), (1, 64, 16, 16)])
+    assert narrowed * 4 == macs(slow, (6, 9), pair_shapes)
+    grouped_shapes = [(1, 96, 8, 8)] * 2
+    assert macs(effedu.models.slow_digits_net(groups=1), (15, 18), grouped_shapes) == 8 * macs(slow, (15, 18),
+                                                                                                grouped_shapes)
+    explorer.background, explorer.budget_s = False, 0.05
+    explorer.update({**explorer.values(), "one_group": True})
+    assert explorer.error is None and "MACs: ×1.11 the slow network" in explorer.status.value
+
+
+def test_a_thread_comparison_is_interleaved_and_named_in_the_settings_line():
+    explorer = Explorer({"n": widgets.IntSlider(value=2, min=2, max=2)},
+                        lambda n: {"1 thread": (nn.Conv2d(8, 8, 3), (1, 8, 16, 16), 1),
+                                   f"{n} threads": (nn.Conv2d(8, 8, 3), (1, 8, 16, 16), n)},
+                        budget_s=0.05, repeats=6)
+    assert explorer.error is None, explorer.error
+    results = explorer.result.attrs["results"]
+    assert results["1 thread"].threads == 1 and results["2 threads"].threads == 2
+    assert "n=2 · 1 against 2 CPU threads" in explorer.status.value
+
+
+@pytest.mark.slow
+def test_lesson_00_explorer_compares_threads_only_where_they_matter(monkeypatch):
+    monkeypatch.setattr(explorers, "available_cores", lambda: 2)
+    explorer = explorers.three_goals()
+    explorer.budget_s = 0.05
+    assert "cpu_threads" in explorer.controls and "one CPU thread" in explorer.status.value
+    assert [value for _, value in explorer.controls["compare"].options] == ["batch", "threads"]
+    explorer.update({**explorer.values(), "compare": "threads", "resolution": 96, "batch": 1})
+    assert explorer.error is None, explorer.error
+    assert list(explorer.result.index) == ["1 thread", "2 threads"]  # the slider at 1: all usable cores
+    monkeypatch.setattr(explorers, "available_cores", lambda: 1)
+    alone = explorers.three_goals()
+    assert "cpu_threads" not in alone.controls and alone.controls["compare"].disabled
+
+
+def test_lesson_00_explorer_has_no_threads_control_on_a_gpu(monkeypatch):
+    monkeypatch.setattr(explorers, "available_cores", lambda: 8)
+    words = {}
+    monkeypatch.setattr(effedu.widgets, "device_words", lambda device, threads=1: words.setdefault(
+        "said", "the GPU (Fake)"))
+
+    class NoMeasure(Explorer):  # the GPU is not here: check the controls and the settings line only
+        def update(self, values=None):
+            values = dict(self.values() if values is None else values)
+            self.status.value = self._settings(values, values.pop("threads", self.threads), self.device)
+
+    monkeypatch.setattr(explorers, "Explorer", NoMeasure)
+    explorer = explorers.three_goals(device="cuda")
+    assert "cpu_threads" not in explorer.controls and explorer.controls["compare"].disabled
+    assert explorer.status.value.endswith("· the GPU (Fake)")
