@@ -159,11 +159,11 @@ def _pointwise_dominates(answer):
         shares = count_by_kind(DepthwiseSeparable(32, n), (1, 32, 7, 7))["macs"]
         return 10 * shares["pointwise 1×1"] >= 9 * shares.sum()  # integers: no rounding at exactly 90 %
 
-    low, high = 1, 1024  # the share grows with N: bisect for the first N that reaches 90 %
-    while low < high:
-        middle = (low + high) // 2
-        low, high = (low, middle) if pointwise_share_at_least_90(middle) else (middle + 1, high)
-    expected = low
+    fewest, most = 1, 1024  # the share grows with N: bisect for the first N that reaches 90 %
+    while fewest < most:
+        middle = (fewest + most) // 2
+        fewest, most = (fewest, middle) if pointwise_share_at_least_90(middle) else (middle + 1, most)
+    expected = fewest
     return _compare("01.2", answer, expected,
                     "per position the depthwise conv does M·9 MACs and the pointwise one M·N: solve N/(N + 9) ≥ 0.9")
 
@@ -344,19 +344,33 @@ def _width_for_budget(answer):
 
 # --- lesson 09: NAS ---------------------------------------------------------------------------------------
 
-@exercise("09.1", "MnasNet's soft reward (w = −0.07) of a network with accuracy 0.75 and latency 30 ms, for a "
-                  "target of 20 ms?")
-def _mnas_reward(answer):
+@exercise("09.1", "A random search draws architectures uniformly and independently. How many must it draw to "
+                  "include at least one of the best 1 % of the space with 95 % probability?")
+def _samples_for_the_top_percent(answer):
+    misses = 0.99  # the chance that one draw misses the top 1 %
+    expected = next(n for n in range(1, 10_000) if 1 - misses ** n >= 0.95)
+    return _compare("09.1", answer, expected, "all n draws miss with probability 0.99ⁿ: find the first n with "
+                                              "1 − 0.99ⁿ ≥ 0.95, i.e. n ≥ ln 0.05 / ln 0.99")
 
-    return _compare("09.1", answer, nas.reward(0.75, 30.0, 20.0), "ACC · (LAT / T)^w", rel=1e-3)
+
+HARD_REWARD_CANDIDATES = {"A": (0.95, 1.4), "B": (0.90, 0.9), "C": (0.97, 2.0)}  # (accuracy, latency ms)
 
 
-@exercise("09.2", "How many latency-table entries (stem, every block, head) make up an architecture whose three "
-                  "stages have depths 2, 3 and 1?")
-def _table_entries(answer):
+@exercise("09.2", "Three candidates (accuracy, latency): A (0.95, 1.4 ms), B (0.90, 0.9 ms), C (0.97, 2.0 ms). Which "
+                  "wins MnasNet's hard reward with target T = 1 ms, and which the soft one (w = −0.07)? Answer "
+                  "{'hard': ..., 'soft': ...}")
+def _hard_and_soft_winners(answer):
+    def winner(hard: bool) -> str:
+        return max(HARD_REWARD_CANDIDATES, key=lambda name: nas.reward(*HARD_REWARD_CANDIDATES[name], 1.0, hard=hard))
 
-    arch = tuple(nas.Stage("separable", 3, 3, 16 * (i + 1), depth) for i, depth in enumerate((2, 3, 1)))
-    return _compare("09.2", answer, len(nas.table_entries(arch)), "one stem, one entry per block, one head")
+    expected = {"hard": winner(True), "soft": winner(False)}
+    if isinstance(answer, dict):
+        answer = {key: value.strip().upper() if isinstance(value, str) else value for key, value in answer.items()}
+    if not isinstance(answer, dict) or set(answer) != set(expected):
+        return CheckResult("09.2", False, "expected a dict {'hard': 'A', 'B' or 'C', 'soft': 'A', 'B' or "
+                                          f"'C'}}, got {answer!r}")
+    return _compare("09.2", answer, expected, "hard: accuracy alone within T, accuracy ÷ (LAT/T) beyond it; soft: "
+                                              "accuracy × (LAT/T)^−0.07 on both sides — compute all six")
 
 
 # --- lesson 10: bring your own network ----------------------------------------------------------------
@@ -437,6 +451,180 @@ def _called(key: str, function: Callable, *args: Any) -> tuple[Any, CheckResult 
     if _unanswered(result):
         return None, CheckResult(key, False, "not answered yet — write the function body and run the cell again")
     return result, None
+
+
+def _outcome(candidate, baseline) -> str:
+    """The course's rule on paired rounds, in the four words of the graded decision tasks."""
+    from .stats import ABOVE, BELOW, INSIDE, median_interval, paired_ratios
+
+    side = median_interval(paired_ratios(list(candidate), list(baseline))).vs(1.0).where
+    return {BELOW: "faster", ABOVE: "slower", INSIDE: "no clear difference"}.get(side, "too few rounds to decide")
+
+
+def _formula(key: str, name: str, cases: list[tuple], expected: Callable[..., Any], hint: str) -> Callable:
+    """A "write the formula" exercise: the student's function must equal effedu's count on each shown case."""
+    def checker(answer):
+        wrong = _function_answer(key, answer, name)
+        if wrong is not None:
+            return wrong
+        for case in cases:
+            result, wrong = _called(key, answer, *case)
+            if wrong is not None:
+                return wrong
+            right = expected(*case)
+            if not (isinstance(result, (int, float)) and math.isclose(result, right, rel_tol=1e-9)):
+                return CheckResult(key, False, f"not quite: {name}{case} gave {result!r}. Hint: {hint}")
+        return CheckResult(key, True, f"correct on {_cases_words(cases)} (graded versions try others)")
+    return checker
+
+
+def _cases_words(cases: list) -> str:
+    return "the example" if len(cases) == 1 else f"the {len(cases)} examples"
+
+
+DECIDE_EXAMPLES = [  # (candidate ms, baseline ms) per round: clearly faster; too few rounds; no clear difference
+    ([9.1, 9.0, 9.3, 8.9, 9.2, 9.0, 9.1, 8.8, 9.2, 9.0, 9.1, 8.9], [10.0, 10.1, 10.2, 9.9, 10.0, 10.1, 10.0, 9.8, 10.1,
+                                                                 10.0, 10.2, 9.9]),
+    ([9.0, 9.1, 8.9, 9.2], [10.0, 10.1, 9.9, 10.2]),
+    ([10.1, 9.8, 10.3, 9.9, 10.0, 10.2, 9.7, 10.1], [10.0, 10.0, 10.0, 10.1, 9.9, 10.0, 10.0, 10.0]),
+]
+
+
+@exercise("00.4", "Write decide(candidate_ms, baseline_ms) → 'faster', 'slower', 'no clear difference' or 'too few "
+                  "rounds to decide': the course's rule on paired rounds (the sign test's 95 % interval of the "
+                  "median per-round ratio). Checked on effedu.check.DECIDE_EXAMPLES.")
+def _decide(answer):
+    wrong = _function_answer("00.4", answer, "decide")
+    if wrong is not None:
+        return wrong
+    for candidate, baseline in DECIDE_EXAMPLES:
+        result, wrong = _called("00.4", answer, list(candidate), list(baseline))
+        if wrong is not None:
+            return wrong
+        if result != _outcome(candidate, baseline):
+            return CheckResult("00.4", False, f"not quite: on {len(candidate)} rounds you said {result!r}. Hint: "
+                                              "k = the largest rank with P(Binomial(n, ½) ≤ k − 1) ≤ 0.025 (no k "
+                                              "below 6 rounds); the interval is the k-th smallest to the k-th largest "
+                                              "ratio")
+    return CheckResult("00.4", True, "correct on the three examples (graded versions try other round counts)")
+
+
+PROTOCOLS_00_5 = {  # two identical networks on a machine that slows as it warms (ms)
+    "one after the other": {"A": [5.0798, 5.1112, 5.2252, 5.4684, 5.2932, 5.288, 5.6911, 5.7508, 5.8674, 5.9007],
+                            "B": [5.956, 6.0811, 6.2372, 6.4538, 6.2913, 6.4501, 6.3742, 6.5442, 7.02, 6.8791]},
+    "interleaved": {"A": [4.9709, 5.3448, 5.3689, 5.7711, 5.6224, 5.9648, 6.3004, 6.154, 6.3843, 6.5862],
+                    "B": [5.011, 5.5201, 5.5334, 5.8159, 5.7572, 5.9343, 6.2582, 6.3977, 6.4947, 6.7695]},
+}
+
+
+@exercise("00.5", "effedu.check.PROTOCOLS_00_5 holds two identical networks A and B timed twice on a machine that "
+                  "slows down as it warms: all of A then all of B, and interleaved. Which protocol can decide, and "
+                  "what does it say about B against A? Answer (protocol, outcome).")
+def _protocols(answer):
+    expected = ("interleaved", _outcome(PROTOCOLS_00_5["interleaved"]["B"], PROTOCOLS_00_5["interleaved"]["A"]))
+    if not isinstance(answer, (tuple, list)) or len(answer) != 2:
+        return CheckResult("00.5", False, f"expected a pair (protocol, outcome), got {answer!r}")
+    answer = tuple(str(part).strip().lower() for part in answer)
+    return _compare("00.5", answer, expected, "drift hits everything timed later: only rounds that alternate A and B "
+                                              "share it (§2d); then apply the rule to the interleaved rounds")
+
+
+@exercise("01.5", "Write separable_macs(h, w, c_in, c_out, k): the MACs of a depthwise k×k conv (stride 1, 'same' "
+                  "padding) followed by a 1×1 conv c_in → c_out, on an h×w map. Checked on (14, 14, 32, 64, 3).")
+def _separable_formula(answer):
+    from torch import nn as torch_nn
+
+    def counted(h, w, c_in, c_out, k):
+        return count_macs(torch_nn.Sequential(torch_nn.Conv2d(c_in, c_in, k, padding=k // 2, groups=c_in),
+                                              torch_nn.Conv2d(c_in, c_out, 1)), (1, c_in, h, w))
+    return _formula("01.5", "separable_macs", [(14, 14, 32, 64, 3)], counted,
+                    "h·w·c_in·k² for the depthwise conv, plus h·w·c_in·c_out for the pointwise one")(answer)
+
+
+@exercise("02.4", "Write low_rank_macs(h, w, c_in, c_out, k, rank): the MACs of effedu.blocks.LowRankConv (a k×k "
+                  "conv c_in → rank, then a 1×1 conv rank → c_out) on an h×w map. Checked on (14, 14, 32, 48, 5, 8).")
+def _low_rank_formula(answer):
+    return _formula("02.4", "low_rank_macs", [(14, 14, 32, 48, 5, 8)],
+                    lambda h, w, c_in, c_out, k, rank: count_macs(LowRankConv(c_in, c_out, kernel_size=k, rank=rank),
+                                                                  (1, c_in, h, w)),
+                    "h·w·rank·(c_in·k² + c_out)")(answer)
+
+
+@exercise("03.4", "Write channel_shuffle(x, groups): x of shape (n, c, h, w) with its channels interleaved across "
+                  "the groups (ShuffleNet's shuffle), same shape. Checked on 6 channels in 3 groups.")
+def _shuffle_block(answer):
+    import torch
+
+    wrong = _function_answer("03.4", answer, "channel_shuffle")
+    if wrong is not None:
+        return wrong
+    x = torch.arange(6.0).reshape(1, 6, 1, 1).expand(2, 6, 2, 2).contiguous()
+    result, wrong = _called("03.4", answer, x, 3)
+    if wrong is not None:
+        return wrong
+    expected = ChannelShuffle(3)(x)
+    if isinstance(result, torch.Tensor) and result.shape == expected.shape and torch.equal(result, expected):
+        return CheckResult("03.4", True, "correct: channel order 0, 2, 4, 1, 3, 5 — each group's first, then their "
+                                         "second …")
+    return CheckResult("03.4", False, "not quite. Hint: view (n, groups, c/groups, h, w), swap the two channel axes, "
+                                      "flatten them back")
+
+
+@exercise("04.3", "Write grouped_conv_traffic(h, w, c_in, c_out, groups): the elements a bias-free 1×1 conv in "
+                  "groups reads and writes (input, output, weights) on an h×w map. Checked on (28, 28, 128, 256, 4).")
+def _grouped_traffic_formula(answer):
+    return _formula("04.3", "grouped_conv_traffic", [(28, 28, 128, 256, 4)],
+                    lambda h, w, c_in, c_out, g: memory_traffic(nn.Conv2d(c_in, c_out, 1, groups=g, bias=False),
+                                                                (1, c_in, h, w)) // 4,
+                    "h·w·(c_in + c_out) + c_in·c_out / groups")(answer)
+
+
+FOLD_RECORDED_05_3 = {  # a network and its BatchNorm-folded copy, paired round by round (ms)
+    "original": [8.3095, 7.8975, 8.5873, 8.1794, 8.3591, 8.2394, 8.1898, 7.8813, 8.2908, 8.1731, 8.0238, 8.4147,
+                 8.3944, 8.1514],
+    "BatchNorm folded": [8.0436, 7.2445, 7.9123, 7.5663, 7.7103, 7.6252, 7.6694, 7.6107, 7.8737, 7.7795, 7.1856,
+                         7.7488, 7.4842, 7.4546],
+}
+
+
+@exercise("05.3", "effedu.check.FOLD_RECORDED_05_3 holds a recorded comparison of a network and its BatchNorm-folded "
+                  "copy. Which claim does it support about the folded copy: 'faster', 'slower', 'no clear "
+                  "difference' or 'too few rounds to decide'?")
+def _fold_judgement(answer):
+    expected = _outcome(FOLD_RECORDED_05_3["BatchNorm folded"], FOLD_RECORDED_05_3["original"])
+    return _compare("05.3", str(answer).strip().lower(), expected, "per-round ratios folded / original, then the "
+                                                                   "95 % interval of their median (lesson 00)")
+
+
+@exercise("06.3", "Write bottleneck_macs(h, w, c_in, mid, c_out, groups): the MACs of a ResNeXt-style bottleneck — "
+                  "1×1 c_in → mid, 3×3 mid → mid in groups (stride 1), 1×1 mid → c_out — on an h×w map. Checked on "
+                  "(14, 14, 256, 128, 256, 8).")
+def _bottleneck_formula(answer):
+    def counted(h, w, c_in, mid, c_out, groups):
+        return count_macs(nn.Sequential(nn.Conv2d(c_in, mid, 1, bias=False),
+                                        nn.Conv2d(mid, mid, 3, padding=1, groups=groups, bias=False),
+                                        nn.Conv2d(mid, c_out, 1, bias=False)), (1, c_in, h, w))
+    return _formula("06.3", "bottleneck_macs", [(14, 14, 256, 128, 256, 8)], counted,
+                    "h·w·(c_in·mid + 9·mid·mid/groups + mid·c_out)")(answer)
+
+
+@exercise("07.3", "Write receptive_field(layers): the receptive field, in input pixels, of a chain of convs or pools "
+                  "given as [(kernel, stride), …] in order. Checked on FaceBoxes' RDCL, [(7, 4), (3, 2), (5, 2), "
+                  "(3, 2)].")
+def _field_formula(answer):
+    def counted(layers):
+        return receptive_field(nn.Sequential(*[nn.Conv2d(1, 1, k, s) for k, s in layers]))[0]
+    return _formula("07.3", "receptive_field", [([(7, 4), (3, 2), (5, 2), (3, 2)],)], counted,
+                    "each layer adds (k − 1) × the product of the strides before it")(answer)
+
+
+@exercise("09.3", "Write mnas_reward(accuracy, latency_ms, target_ms, w, hard): MnasNet's reward ACC · (LAT/T)^w, or "
+                  "with hard=True the hard constraint (exponent 0 within the target, −1 beyond it). Checked on "
+                  "(0.7, 15, 20, -0.07, True) and (0.7, 30, 20, -0.07, False).")
+def _reward_formula(answer):
+    return _formula("09.3", "mnas_reward", [(0.7, 15.0, 20.0, -0.07, True), (0.7, 30.0, 20.0, -0.07, False)],
+                    lambda a, lat, t, w, hard: nas.reward(a, lat, t, w=w, hard=hard),
+                    "ACC · (LAT / T)^w; hard: (LAT/T)^0 = 1 within the target, (LAT/T)^−1 beyond")(answer)
 
 
 FOLD_EXAMPLE = {"weight": [[[[1.0]], [[2.0]]], [[[-1.0]], [[0.5]]]], "bias": [0.5, -1.0], "mean": [1.0, -2.0],

@@ -461,7 +461,7 @@ REFERENCE_MODELS = {
 PUBLISHED = {
     "MobileNetV1 1.0": (569, 4.2, "Howard et al. 2017, Table 6"),
     "MobileNetV2 1.0": (300, 3.4, "Sandler et al. 2018, Table 4"),
-    "ShuffleNet v1 g=3": (137, 1.9, "Zhang et al. 2018, Table 1 (MACs; Table 2's 1× row: 140); params as counted"),
+    "ShuffleNet v1 g=3": (137, 1.9, "Zhang et al. 2018, Table 1; params as counted"),  # Table 2's "1×" row: 140
     "ShuffleNetV2 1.0": (146, 2.3, "Ma et al. 2018, Table 5"),
     "ResNet-18": (1814, 11.7, "torchvision"),
     "ResNet-50": (4089, 25.6, "torchvision"),

@@ -56,6 +56,15 @@ def describe(fig: Figure) -> str:
     return "Figure: " + ("; ".join(p for p in parts if p) or "a plot")
 
 
+def _patterned(ax: Axes) -> None:
+    """Grouped bars whose series differ in hatch pattern as well as colour (and a legend that shows both)."""
+    for bars, hatch in zip(ax.containers, ("", "//", "..", "xx", "\\\\", "++")):
+        for bar in bars:
+            bar.set_hatch(hatch)
+    if len(ax.containers) > 1:
+        ax.legend()
+
+
 def _figure(figsize, ncols: int = 1, **kwargs):
     """A figure with ``ncols`` axes side by side, outside pyplot's state machine."""
     fig = DescribedFigure(figsize=figsize)
@@ -306,7 +315,8 @@ def relative_speed(table: pd.DataFrame, title: str = "", ylabel: str = "speed re
     """Grouped bars: one group per row (setting), one bar per column (this machine, a paper's devices).
     Missing values (settings a paper did not report) are left out."""
     fig, ax = _figure((6.5, 3.8))
-    table.plot.bar(ax=ax, rot=0)
+    table.plot.bar(ax=ax, rot=0, color=list(PALETTE[:len(table.columns)]))
+    _patterned(ax)
     ax.axhline(1.0, color="grey", lw=0.8)
     ax.set_ylabel(ylabel)
     ax.set_title(title)
@@ -334,10 +344,7 @@ def share_bars(table: pd.DataFrame, columns: tuple = ("macs_share", "time_share"
     """Side-by-side horizontal bars of shares per row (e.g. per stage: share of the MACs and of the time)."""
     fig, ax = _figure((6.5, 0.8 + 0.5 * len(table)))
     table[list(columns)][::-1].plot.barh(ax=ax, color=list(PALETTE[:len(columns)]))
-    for bars, hatch in zip(ax.containers, ("", "//", "..", "xx")):  # the series differ in pattern, not only hue
-        for bar in bars:
-            bar.set_hatch(hatch)
-    ax.legend()
+    _patterned(ax)
     ax.set_xlabel("share")
     ax.set_xlim(0, 1)
     ax.set_title(title)

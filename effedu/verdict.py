@@ -595,6 +595,9 @@ def rankings(frame: pd.DataFrame, guess: Sequence[str] | str | None = None) -> V
     return Verdict("MACs disagree" if pairs else "MACs agree", "\n".join(lines), numbers)
 
 
+COUNT_WORDS = {"params": "parameter", "macs": "MAC", "bytes": "memory-traffic"}
+
+
 def proxy_robustness(frame: pd.DataFrame, columns: Sequence[str] = ("params", "macs", "bytes")) -> Verdict:
     """Which count (``columns``) ordered the measured latencies most closely, and whether that survives leaving
     out any one network — the uncertainty of a correlation over a handful of networks. Outcome **robust** (the best
@@ -625,11 +628,12 @@ def proxy_robustness(frame: pd.DataFrame, columns: Sequence[str] = ("params", "m
         return Verdict("robust", f"{head} It stays ahead whichever one of the {n} networks is left out — still a "
                        f"statement about these {n} networks on this machine.", {"best": best, "breaking": []})
     names = ", ".join(f"**{name}**" for name in breaking[:MAX_LISTED]) + (
-        f" and {plural(len(breaking) - MAX_LISTED, 'other')}" if len(breaking) > MAX_LISTED else "")
+        f" (and {plural(len(breaking) - MAX_LISTED, 'other')})" if len(breaking) > MAX_LISTED else "")
+    which = f"any one of {names}" if len(breaking) > 1 else f"{names} alone"
     return Verdict("rests on single networks",
-                   f"{head} But leave out {names}{' (any one of them)' if len(breaking) > 1 else ''} alone and the "
-                   f"order by {GOALS[best]} is no longer the closest: with {n} networks, which count ranks speed best "
-                   "here rests on single networks, so it is no rule to design by.", {"best": best, "breaking": breaking})
+                   f"{head} But the lead rests on single networks: leaving out {which} ends it. With {n} networks, "
+                   "which count ranks speed best here is a fact about these networks, not a rule to design by.",
+                   {"best": best, "breaking": breaking})
 
 
 def _same_count_different_time(frame: pd.DataFrame, column: str) -> list[str]:
@@ -647,7 +651,8 @@ def _same_count_different_time(frame: pd.DataFrame, column: str) -> list[str]:
             if outcome_of(r) == FASTER:
                 found.append(f"**{fast}** and **{slow}** have the same {GOALS[column]} "
                              f"({frame.loc[a, column]:,}), yet **{fast}** took {times(r.value, 'below')} the time "
-                             f"(95 % interval {ratio_range(r)}): the {GOALS[column]} count cannot tell them apart.")
+                             f"(95 % interval {ratio_range(r)}): the {COUNT_WORDS[column]} count cannot tell them "
+                             "apart.")
     return found[:MAX_LISTED]
 
 
@@ -1585,3 +1590,21 @@ def search_comparison(evolution: Sequence[float], random_search: Sequence[float]
             text += "."
     return Verdict(outcome, text, {"ratio": r, "higher": higher, "lower": lower, "ratios": ratios,
                                    "within_noise": side.close})
+
+
+def search_finds(frame: pd.DataFrame, finds: Sequence[str], n_test: int) -> Verdict:
+    """The two searches' finds (``nas.PairedSearches.finds``: evolution's first, then random search's), trained
+    fully and judged once on the test split neither search selected on: ``accuracy_difference`` and ``speed`` between
+    them. One find means both searches found the same network: outcome **same find**."""
+    if len(finds) == 1:
+        return Verdict("same find", f"Both searches' best over all seeds is the same network (**{finds[0]}**): on the "
+                       "test split there is nothing to tell the two searches apart.", {})
+    if len(finds) != 2:
+        raise ValueError(f"finds must name one or two rows of the frame, got {list(finds)}")
+    accuracy = accuracy_difference(frame, finds[0], finds[1], n_test)
+    timed = speed(frame, finds[0], finds[1])
+    return Verdict(f"{accuracy.outcome}; {timed.outcome}",
+                   f"Judged once on the test split, which neither search selected on: {accuracy.text} {timed.text} "
+                   "(One network per search, picked by one proxy: a check of this run, not a comparison of the two "
+                   "methods — that was the paired seeds'.)",
+                   {"accuracy": accuracy, "speed": timed})

@@ -57,8 +57,8 @@ LESSON_EXERCISES = [
     ("07.2", 120 * 160 * 24 * 3 * 49, 480 * 640 * 24 * 3 * 49),
     ("08.1", (0.75, 0.5), (0.5, 1.0)),
     ("08.2", 2.5, 3),
-    ("09.1", 0.75 * 1.5 ** -0.07, 0.75),
-    ("09.2", 8, 6),
+    ("09.1", 299, 300),  # ⌈ln 0.05 / ln 0.99⌉ = ⌈298.07⌉
+    ("09.2", {"hard": "B", "soft": "A"}, {"hard": "B", "soft": "C"}),  # soft: A 0.928 > C 0.924 > B 0.907
     ("11.1", 9 * 64 * 64 + 64, 9 * 64 * 64 + 64 * 64 + 4 * 64),
     ("11.2", 28 * 28 * 9 * 32 * 32, 28 * 28 * 9 * 128 * 128),
 ]
@@ -130,3 +130,63 @@ def test_ratio_guess_reads_slow_downs_as_ratios_and_percent_only_when_typed():
     assert "within 10 %" in guess(0.15, 0.142, kind="ratio").text
     assert "3.0× too low" in guess(0.5, 1.5, kind="ratio").text
     assert "could not read" in guess(0, 1.0, kind="ratio").text
+
+
+# --- write-it-yourself exercises: right, wrong, a stub, a crash ---------------------------------------------------
+
+def _decide(candidate, baseline):
+    import math as m
+
+    ratios = sorted(c / b for c, b in zip(candidate, baseline))
+    n, k, total = len(ratios), 0, 0.0
+    for j in range(n + 1):
+        total += m.comb(n, j) / 2 ** n
+        if total > 0.025:
+            break
+        k = j + 1
+    k = min(k, n // 2)
+    if k == 0:
+        return "too few rounds to decide"
+    low, high = ratios[k - 1], ratios[n - k]
+    return "faster" if high < 1 else "slower" if low > 1 else "no clear difference"
+
+
+def _shuffle(x, groups):
+    n, c, h, w = x.shape
+    return x.view(n, groups, c // groups, h, w).transpose(1, 2).reshape(n, c, h, w)
+
+
+def _field(layers):
+    field, jump = 1, 1
+    for k, s in layers:
+        field, jump = field + (k - 1) * jump, jump * s
+    return field
+
+
+WRITTEN = [  # key, a right function, a plausible wrong one
+    ("00.4", _decide, lambda c, b: "faster" if sum(c) < sum(b) else "slower"),
+    ("01.5", lambda h, w, ci, co, k: h * w * ci * (k * k + co), lambda h, w, ci, co, k: h * w * ci * co * k * k),
+    ("02.4", lambda h, w, ci, co, k, r: h * w * r * (ci * k * k + co), lambda h, w, ci, co, k, r: h * w * ci * co * k),
+    ("03.4", _shuffle, lambda x, groups: x.flip(1)),
+    ("04.3", lambda h, w, ci, co, g: h * w * (ci + co) + ci * co // g, lambda h, w, ci, co, g: h * w * (ci + co)),
+    ("06.3", lambda h, w, ci, m, co, g: h * w * (ci * m + 9 * m * m // g + m * co),
+     lambda h, w, ci, m, co, g: h * w * (ci * m + 9 * m * m + m * co)),
+    ("07.3", _field, lambda layers: sum(k for k, _ in layers)),
+    ("09.3", lambda a, lat, t, w, hard: a * (lat / t) ** ((0 if lat <= t else -1) if hard else w),
+     lambda a, lat, t, w, hard: a * (lat / t) ** w),
+]
+
+
+@pytest.mark.parametrize("key,right,wrong", WRITTEN, ids=[w[0] for w in WRITTEN])
+def test_write_it_yourself_exercises(key, right, wrong):
+    assert check(key, right).passed
+    assert not check(key, wrong).passed and "not quite" in check(key, wrong).message
+    assert "not answered yet" in check(key, lambda *args: None).message
+    assert "raised ZeroDivisionError" in check(key, lambda *args: 1 / 0).message
+    assert not check(key, 42).passed
+
+
+def test_judgement_exercises_read_their_recorded_measurement():
+    assert check("00.5", ("interleaved", "no clear difference")).passed
+    assert not check("00.5", ("one after the other", "slower")).passed
+    assert check("05.3", " Faster ").passed and not check("05.3", "no clear difference").passed

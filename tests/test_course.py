@@ -119,7 +119,7 @@ def test_lab_keeps_jupyter_settings_in_the_course(tmp_path):
 
 @pytest.mark.skipif(sys.platform == "win32", reason="Binder's scripts are bash, run on Linux by repo2docker")
 def test_binder_scripts_write_student_copies_and_point_lab_at_the_quiet_settings(tmp_path):
-    for name in ("course.py", "postBuild", "start", "effedu/cpus.py"):
+    for name in ("course.py", "postBuild", "start", "effedu/cpus.py", "effedu/_console.py"):
         (tmp_path / name).parent.mkdir(exist_ok=True)
         (tmp_path / name).write_bytes((ROOT / name).read_bytes())
     (tmp_path / "notebooks").mkdir()

@@ -56,7 +56,7 @@ def test_reference_collects_each_verdict_with_its_range_and_the_run_time(tmp_pat
     text = written.read_text(encoding="utf-8")
     assert written.name == f"{lessons.machine_slug()}.md"
     assert "## 07 · Large kernels early" in text and "*Restart & Run All:" in text
-    assert "paired range" in text  # the verdicts, with the ranges they were decided on
+    assert "95 % interval" in text  # the verdicts, with the intervals they were decided on
     assert "no guess yet" not in text  # an unanswered guess cell is not a conclusion
     assert "| 07_large_kernels_early |" in text
 

@@ -65,6 +65,15 @@ def test_search_progress_draws_one_line_per_search():
     assert [line.get_label() for line in figure.axes[0].lines] == ["evolution", "random"]
 
 
+def test_search_progress_draws_every_seed_and_the_start():
+    figure = plots.search_progress({"evolution": [[0.5, 0.6], [0.5, 0.7], [0.5, 0.5]], "random": [[0.5, 0.55]] * 3},
+                                   reference=("level 0", 0.5))
+    lines = figure.axes[0].lines
+    assert len(lines) == 3 + 3 + 1  # one thin line per seed, and the start's reward
+    legend = [text.get_text() for text in figure.axes[0].get_legend().get_texts()]
+    assert legend == ["evolution (3 seeds)", "random (3 seeds)", "level 0"]
+
+
 def test_long_names_are_shortened_in_plots_not_in_tables():
     long = "pick: inv5t6-64×3 | inv5t6-64×3 | shuf3-64×3 and something more"
     assert plots.short_label("short") == "short"
@@ -73,3 +82,39 @@ def test_long_names_are_shortened_in_plots_not_in_tables():
     frame = frame_from({"reference": [1.0, 1.1, 1.0], long: [2.0, 2.1, 2.2]})
     labels = [t.get_text() for t in plots.latency_bars(frame).axes[0].get_yticklabels()]
     assert short in labels and long not in labels and long in frame.index
+
+
+def test_series_differ_in_colour_marker_and_line_style():
+    first_four = [plots.series_style(i) for i in range(4)]
+    for attribute in ("color", "marker", "linestyle"):
+        assert len({style[attribute] for style in first_four}) == 4
+    assert plots.PALETTE[0] == "#0072B2"  # Okabe & Ito's blue
+
+
+def test_package_plots_never_fall_back_to_default_colours():
+    import pathlib
+    import re
+
+    for source in pathlib.Path(plots.__file__).parent.glob("*.py"):
+        assert not re.search(r"color=f?[\"']C\{?\d", source.read_text(encoding="utf-8")), source.name
+
+
+def test_a_figure_describes_itself_for_screen_readers_and_alt_text():
+    fig = plots.relative_speed(pd.DataFrame({"speed": [1.0, 1.4]}, index=["a", "b"]), title="Two networks")
+    text = repr(fig)
+    assert text.startswith("Figure: ") and "Two networks" in text and "<Figure size" not in text
+
+
+def test_the_static_edition_gives_every_figure_alt_text():
+    import base64
+
+    import nbformat
+
+    from effedu import lessons
+    fig = plots.relative_speed(pd.DataFrame({"speed": [1.0, 1.4]}, index=["a", "b"]), title="Two networks")
+    output = nbformat.v4.new_output("display_data", data={
+        "image/png": base64.b64encode(plots.png_bytes(fig)).decode(), "text/plain": repr(fig)})
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# 99 · A test"),
+                                               nbformat.v4.new_code_cell("fig", outputs=[output])])
+    page = lessons.static_page(notebook, "a machine")
+    assert 'alt="Figure: Two networks' in page

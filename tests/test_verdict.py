@@ -752,7 +752,7 @@ def test_rankings_say_when_the_best_count_rests_on_single_networks():
     verdict = V.rankings(reference_like_zoo())
     assert verdict.numbers["best"] == "params" and not verdict.numbers["robust"]
     assert "**parameters** followed the measured order most closely (0.94" in verdict.text
-    assert "no rule to design by" in verdict.text and "**MobileNetV1 0.5**" in verdict.text
+    assert "not a rule to design by" in verdict.text and "**MobileNetV1 0.5** alone ends it" in verdict.text
     judged = V.proxy_robustness(reference_like_zoo())
     assert judged.outcome == "rests on single networks" and "MobileNetV1 0.5" in judged.numbers["breaking"]
 
@@ -796,3 +796,52 @@ def test_accuracy_difference_names_the_split_it_was_measured_on():
     assert "on 449 test images" in V.accuracy_difference(frame, "a", "b", 449).text
     frame.attrs["accuracy_split"] = "validation"  # as effedu.training.with_accuracy records it
     assert "on 224 validation images" in V.accuracy_difference(frame, "a", "b", 224).text
+
+
+def test_reward_noise_states_the_spread_and_what_latency_it_is_worth():
+    noise = V.reward_noise([0.85, 0.87, 0.89, 0.88, 0.86], 270, name="Level 0")
+    assert noise.numbers["noise"] == pytest.approx(0.02 / 0.87)  # half the range over the median
+    assert noise.numbers["latency_factor"] == pytest.approx((1 + 0.02 / 0.87) ** (1 / 0.07))  # ≈ 1.38×
+    assert "Level 0" in noise.text and "5 seeds" in noise.text and "±2.3 %" in noise.text
+    assert "270 validation images" in noise.text and not NEGATIVE_PERCENT.search(noise.text)
+    with pytest.raises(ValueError, match="at least 2"):
+        V.reward_noise([0.9], 270)
+
+
+@pytest.mark.parametrize("evolution,random_search,noise,outcome", [
+    ([0.90, 0.91, 0.92, 0.93, 0.90, 0.95], [0.80, 0.82, 0.81, 0.85, 0.84, 0.83], None, "evolution ahead"),
+    ([0.80, 0.82, 0.81, 0.85, 0.84, 0.83], [0.90, 0.91, 0.92, 0.93, 0.90, 0.95], None, "random search ahead"),
+    ([0.90, 0.80, 0.92, 0.83, 0.90, 0.85], [0.85, 0.86, 0.88, 0.85, 0.84, 0.86], None, "no clear difference"),
+    ([0.90, 0.89, 0.92, 0.86, 0.90, 0.85], [0.89, 0.90, 0.91, 0.87, 0.89, 0.86], 0.03,
+     "the same within the reward's noise"),
+    ([0.95, 0.96, 0.97], [0.80, 0.81, 0.82], 0.03, "too few seeds to decide"),  # 3 wins out of 3 decide nothing
+])
+def test_search_comparison_decides_on_the_paired_seeds_interval(evolution, random_search, noise, outcome):
+    judged = V.search_comparison(evolution, random_search, noise=noise, evaluations=8)
+    assert judged.outcome == outcome
+    assert "8 evaluations each" in judged.text and f"{len(evolution)} paired seeds" in judged.text
+    assert (noise is not None) == ("re-training one network" in judged.text)
+    if outcome == "too few seeds to decide":
+        assert "cannot decide" in judged.text and not judged.numbers["ratio"].decidable
+
+
+def test_search_comparison_counts_ties_and_calls_the_one_rule(monkeypatch):
+    calls = []
+    original = Range.vs
+    monkeypatch.setattr(Range, "vs", lambda self, *a, **k: calls.append(a) or original(self, *a, **k))
+    judged = V.search_comparison([0.9] * 6, [0.9] * 3 + [0.8] * 3, noise=0.02)
+    assert calls and judged.numbers["higher"] == 3 and judged.numbers["lower"] == 0
+    assert "equal in 3" in judged.text
+    with pytest.raises(ValueError, match="one best reward per seed"):
+        V.search_comparison([0.9, 0.8], [0.9])
+
+
+def test_search_finds_judges_the_two_finds_on_test_or_says_they_are_one():
+    frame = frame_from({"hand": steady(10), "NAS: evolution's find": steady(5), "NAS: random search's find": steady(8)})
+    frame["accuracy"] = [0.95, 0.97, 0.90]
+    judged = V.search_finds(frame, ["NAS: evolution's find", "NAS: random search's find"], 449)
+    assert judged.outcome == "more accurate; faster" and "neither search selected on" in judged.text
+    same = V.search_finds(frame, ["NAS: both searches' find"], 449)
+    assert same.outcome == "same find" and "same network" in same.text
+    with pytest.raises(ValueError, match="one or two"):
+        V.search_finds(frame, [], 449)

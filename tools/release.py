@@ -30,12 +30,20 @@ import sys
 from pathlib import Path
 from typing import Callable
 
+import math
+
 import torch
+from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_weights
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 import course  # noqa: E402  (the student copies are course.py's)
+
+from effedu import nas, stats  # noqa: E402  (release time: effedu computes every hidden test's literal here)
+from effedu.blocks import ChannelShuffle, LowRankConv  # noqa: E402
+from effedu.counting import count_macs, memory_traffic  # noqa: E402
+from effedu.structure import receptive_field  # noqa: E402
 
 
 SEED = 2026  # the hidden cases and recorded frames are drawn from this seed: a release is reproducible
@@ -46,11 +54,15 @@ STUDENT_FILES = ["course.py", "pyproject.toml", "constraints.txt", "environment.
 @dataclasses.dataclass
 class Task:
     """One graded exercise. ``key``: the lesson exercise ("11.3"); ``name``: the function (or answer variable) the
-    student writes; ``points``; ``hidden``: the hidden test's code, literals included, written at release time."""
+    student writes; ``points``; ``hidden``: the hidden test's code, literals included, written at release time.
+    A judgement task has ``recorded`` instead: (a read-only cell with a recorded measurement drawn here, the answer
+    it supports) — its visible test only checks the answer's form (``options``)."""
     key: str
     name: str
     points: int
-    hidden: Callable[[random.Random], str]
+    hidden: Callable[[random.Random], str] | None = None
+    recorded: Callable[[random.Random], tuple[str, object]] | None = None
+    options: str = ""
 
 
 def _literal(tensor: torch.Tensor) -> str:
@@ -88,7 +100,134 @@ def _identity_hidden(rng: random.Random) -> str:
     return "\n".join(lines)
 
 
+def _rounded(values) -> list[float]:
+    return [round(float(v), 4) for v in values]
+
+
+OUTCOMES = {stats.BELOW: "faster", stats.ABOVE: "slower", stats.INSIDE: "no clear difference",
+            stats.TOO_FEW: "too few rounds to decide"}
+
+
+def _outcome(candidate: list[float], baseline: list[float]) -> str:
+    return OUTCOMES[stats.median_interval(stats.paired_ratios(candidate, baseline)).vs(1.0).where]
+
+
+def _protocols(rng: random.Random) -> tuple[str, object]:
+    """Two identical networks timed on a machine that slows down as it warms: one after the other (all of A, then
+    all of B) and interleaved. Only the interleaved rounds can decide; what they say is the rule's."""
+    rounds, drift = 10, 0.012 * (1 + rng.random())  # the machine slows by 1.2–2.4 % per round
+    noise = [math.exp(rng.gauss(0, 0.02)) for _ in range(4 * rounds)]
+    a_then_b = [_rounded(5 * (1 + drift * t) * noise[t] for t in range(rounds)),
+                _rounded(5 * (1 + drift * (rounds + t)) * noise[rounds + t] for t in range(rounds))]
+    interleaved = [_rounded(5 * (1 + drift * 2 * t) * noise[2 * rounds + 2 * t] for t in range(rounds)),
+                   _rounded(5 * (1 + drift * (2 * t + 1)) * noise[2 * rounds + 2 * t + 1] for t in range(rounds))]
+    code = (f"one_after_the_other = {{'A': {a_then_b[0]}, 'B': {a_then_b[1]}}}  # ms: all of A, then all of B\n"
+            f"interleaved = {{'A': {interleaved[0]}, 'B': {interleaved[1]}}}  # ms: A, B, A, B, … round by round")
+    return code, ("interleaved", _outcome(interleaved[1], interleaved[0]))
+
+
+def _fold_record(rng: random.Random) -> tuple[str, object]:
+    """A recorded comparison of a network and its BatchNorm-folded copy: a round count and an effect drawn here."""
+    rounds, ratio = rng.choice([(5, 0.85), (8, 0.97), (14, 0.93), (16, 1.0)])
+    original = _rounded(8 * math.exp(rng.gauss(0, 0.04)) for _ in range(rounds))
+    folded = _rounded(o * ratio * math.exp(rng.gauss(0, 0.03)) for o in original)
+    code = f"recorded = {{'original': {original}, 'BatchNorm folded': {folded}}}  # ms, paired round by round"
+    return code, _outcome(folded, original)
+
+
+def _decide_hidden(rng: random.Random) -> str:
+    """Paired rounds of two candidates at round counts and true ratios the lesson never shows (too few, clearly
+    faster, clearly slower, no difference, a 3 % effect): the expected outcome is the course's rule applied here."""
+    lines = []
+    for rounds, ratio in ((4, 0.7), (5, 1.3), (6, 0.8), (9, 1.0), (12, 1.25), (20, 0.97), (31, 1.0), (50, 1.03)):
+        baseline = _rounded(10 * math.exp(rng.gauss(0, 0.05)) for _ in range(rounds))
+        candidate = _rounded(b * ratio * math.exp(rng.gauss(0, 0.04)) for b in baseline)
+        expected = _outcome(candidate, baseline)
+        lines.append(f"assert graded_call(decide, {candidate}, {baseline}, forbid=grading.RULES) == {expected!r}")
+    return "\n".join(lines)
+
+
+def _count_hidden(function: str, cases: list[tuple], count: Callable[..., int]) -> Callable[[random.Random], str]:
+    """A formula task: ``function(*case)`` must equal effedu's own count of the same layers, computed here."""
+    def hidden(_rng: random.Random) -> str:
+        return "\n".join(f"assert graded_call({function}, *{case}, forbid=grading.COUNTERS) == {count(*case)}"
+                          for case in cases)
+    return hidden
+
+
+def _separable(h, w, c_in, c_out, k) -> int:
+    layers = nn.Sequential(nn.Conv2d(c_in, c_in, k, padding=k // 2, groups=c_in, bias=False),
+                           nn.Conv2d(c_in, c_out, 1, bias=False))
+    return count_macs(layers, (1, c_in, h, w))
+
+
+def _low_rank(h, w, c_in, c_out, k, rank) -> int:
+    return count_macs(LowRankConv(c_in, c_out, kernel_size=k, rank=rank), (1, c_in, h, w))
+
+
+def _grouped_traffic(h, w, c_in, c_out, groups) -> int:
+    return memory_traffic(nn.Conv2d(c_in, c_out, 1, groups=groups, bias=False), (1, c_in, h, w)) // 4
+
+
+def _bottleneck(h, w, c_in, mid, c_out, groups) -> int:
+    layers = nn.Sequential(nn.Conv2d(c_in, mid, 1, bias=False), nn.Conv2d(mid, mid, 3, padding=1, groups=groups,
+                                                                          bias=False),
+                           nn.Conv2d(mid, c_out, 1, bias=False))
+    return count_macs(layers, (1, c_in, h, w))
+
+
+def _field(layers) -> int:
+    stack = nn.Sequential(*[nn.Conv2d(1, 1, k, s) for k, s in layers])
+    return receptive_field(stack)[0]
+
+
+def _field_hidden(_rng: random.Random) -> str:
+    cases = [[(3, 1)], [(7, 2), (3, 2), (3, 1)], [(5, 4), (3, 2), (3, 2), (3, 2)], [(1, 1), (3, 3), (5, 1)]]
+    return "\n".join(f"assert graded_call(receptive_field, {case}, forbid=grading.COUNTERS) == {_field(case)}"
+                      for case in cases)
+
+
+def _shuffle_hidden(_rng: random.Random) -> str:
+    """Channel orders the lesson never shows: the expected order is effedu's ChannelShuffle applied here."""
+    lines = []
+    for channels, groups, side in ((6, 2, 2), (12, 3, 1), (12, 4, 3), (8, 8, 1)):
+        x = torch.arange(channels, dtype=torch.float32).reshape(1, channels, 1, 1).expand(2, channels, side, side)
+        order = [int(v) for v in ChannelShuffle(groups)(x.contiguous())[0, :, 0, 0]]
+        lines += [f"x = torch.arange({channels}.0).reshape(1, {channels}, 1, 1).expand(2, {channels}, {side}, {side})"
+                  ".contiguous()",
+                  f"y = graded_call(channel_shuffle, x, {groups}, forbid=grading.BLOCKS)",
+                  f"assert tuple(y.shape) == (2, {channels}, {side}, {side})",
+                  f"assert [int(v) for v in y[1, :, {side - 1}, 0]] == {order}"]
+    return "\n".join(lines)
+
+
+def _reward_hidden(_rng: random.Random) -> str:
+    cases = [(0.8, 12.0, 20.0, -0.07, False), (0.6, 40.0, 20.0, -0.07, False), (0.9, 25.0, 20.0, -0.07, True),
+             (0.9, 15.0, 20.0, -0.07, True), (0.7, 30.0, 10.0, -0.5, False)]
+    return "\n".join(f"assert abs(graded_call(mnas_reward, {a}, {lat}, {t}, {w}, {h}, forbid=grading.RULES) - "
+                      f"{nas.reward(a, lat, t, w=w, hard=h)!r}) < 1e-9" for a, lat, t, w, h in cases)
+
+
 TASKS = {task.key: task for task in [
+    Task("00.4", "decide", 4, _decide_hidden),
+    Task("00.5", "answer_00_5", 2, recorded=_protocols,
+         options="a pair (protocol, outcome): protocol 'one after the other' or 'interleaved'; outcome 'faster', "
+                 "'slower', 'no clear difference' or 'too few rounds to decide'"),
+    Task("01.5", "separable_macs", 2, _count_hidden("separable_macs", [(7, 9, 24, 40, 5), (1, 1, 3, 8, 1),
+                                                                       (13, 11, 17, 33, 7)], _separable)),
+    Task("02.4", "low_rank_macs", 2, _count_hidden("low_rank_macs", [(9, 7, 20, 36, 5, 6), (4, 4, 3, 64, 3, 1),
+                                                                     (15, 15, 48, 48, 3, 24)], _low_rank)),
+    Task("03.4", "channel_shuffle", 3, _shuffle_hidden),
+    Task("04.3", "grouped_conv_traffic", 2, _count_hidden("grouped_conv_traffic", [(5, 7, 24, 48, 4),
+                                                                                   (28, 28, 240, 240, 8),
+                                                                                   (3, 3, 9, 9, 9)], _grouped_traffic)),
+    Task("05.3", "answer_05_3", 2, recorded=_fold_record,
+         options="one of 'faster', 'slower', 'no clear difference', 'too few rounds to decide'"),
+    Task("06.3", "bottleneck_macs", 2, _count_hidden("bottleneck_macs", [(7, 7, 512, 128, 512, 32),
+                                                                         (14, 9, 64, 32, 96, 1),
+                                                                         (5, 5, 48, 48, 24, 12)], _bottleneck)),
+    Task("07.3", "receptive_field", 3, _field_hidden),
+    Task("09.3", "mnas_reward", 2, _reward_hidden),
     Task("11.3", "fold_batchnorm", 3, _fold_hidden),
     Task("11.4", "identity_kernel", 2, _identity_hidden),
 ]}
@@ -180,13 +319,21 @@ def assignment_notebook(name: str, lessons: tuple[str, ...], rng: random.Random)
     total = 0
     for task in (t for t in TASKS.values() if t.key[:2] in lessons):
         lesson = json.loads(lesson_of(task.key[:2]).read_text(encoding="utf-8"))
-        visible = check_cell(lesson, task.key)
-        tests = (f"result = {visible}\nprint(result)\nassert result, result\n"
-                 f"### BEGIN HIDDEN TESTS\n{task.hidden(rng)}\n### END HIDDEN TESTS")
-        cells += [nbgrader_cell("markdown", question_text(lesson, task.key), f"q{task.key.replace('.', '-')}"),
-                  nbgrader_cell("solution", with_markers(solution_cell(lesson, task.name), task.name),
-                                f"answer{task.key.replace('.', '-')}"),
-                  nbgrader_cell("tests", tests, f"tests{task.key.replace('.', '-')}", task.points)]
+        tag = task.key.replace(".", "-")
+        cells.append(nbgrader_cell("markdown", question_text(lesson, task.key), f"q{tag}"))
+        if task.recorded is None:  # write it yourself: the lesson's solution, its check, hidden cases
+            solution = with_markers(solution_cell(lesson, task.name), task.name)
+            tests = (f"result = {check_cell(lesson, task.key)}\nprint(result)\nassert result, result\n"
+                     f"### BEGIN HIDDEN TESTS\n{task.hidden(rng)}\n### END HIDDEN TESTS")
+        else:  # a judgement: on a measurement recorded here, not the lesson's — the check only reads its form
+            data, expected = task.recorded(rng)
+            cells.append(nbgrader_cell("code", "# A recorded measurement (not the lesson's: judge this one)\n" + data,
+                                       f"data{tag}"))
+            solution = f"### BEGIN SOLUTION\n{task.name} = {expected!r}\n### END SOLUTION"
+            tests = (f"assert {task.name} is not ..., 'answer: {task.options}'\nprint({task.name})\n"
+                     f"### BEGIN HIDDEN TESTS\nassert {task.name} == {expected!r}\n### END HIDDEN TESTS")
+        cells += [nbgrader_cell("solution", solution, f"answer{tag}"),
+                  nbgrader_cell("tests", tests, f"tests{tag}", task.points)]
         total += task.points
     notebook = {"cells": cells, "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python",
                                                             "name": "python3"},
