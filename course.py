@@ -119,9 +119,9 @@ def doctor_problems(facts: dict) -> list[tuple[str, str]]:
     if facts["system"] == "Windows" and not facts["long_paths"]:
         longest = len(facts["root"]) + 1 + TORCH_DEPTH_CHARS
         if longest > 259:
-            found.append(("stop", f"The folder path is too long for Windows' 260-character limit (PyTorch installs "
-                                  f"paths of about {longest} characters here): move the course to a short folder such as "
-                                  "C:\\effedu (outside OneDrive), or enable long paths."))
+            found.append(("stop", f"The folder path is too long for Windows' 260-character limit (PyTorch "
+                                  f"installs paths of about {longest} characters here): move the course to a short "
+                                  "folder such as C:\\effedu (outside OneDrive), or enable long paths."))
     build = "cuda" if facts["system"] == "Linux" and facts["nvidia_gpu"] else "cpu"
     if facts["free_gb"] < DISK_NEEDED_GB[build]:
         found.append(("stop", f"Only {facts['free_gb']:.1f} GB free on this disk; the install needs about "

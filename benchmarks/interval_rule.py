@@ -34,7 +34,7 @@ def main(comparisons: int) -> None:
     for name, model in stats.NOISE_MODELS.items():
         cells = [rates(model(rng, n, comparisons)) for n in ROUNDS]
         print(f"| {name} | " + " | ".join(f"{a:.1%} / {b:.1%}" for a, b in cells) + " |")
-    print(f"\nA true ×0.90 found (interval wholly below 1), lognormal 4 % block noise:\n")
+    print("\nA true ×0.90 found (interval wholly below 1), lognormal 4 % block noise:\n")
     print("| rounds | found |\n|---|---|")
     for n in (6, 9, 12, 20):
         blocks = stats.lognormal_blocks(rng, n, comparisons)

@@ -143,7 +143,8 @@ def set_threads(threads: int) -> None:
     if torch.get_num_threads() != threads:
         torch.set_num_threads(threads)
     if torch.get_num_threads() != threads:
-        warnings.warn(f"threads={threads} was requested, but torch runs {plural(torch.get_num_threads(), 'thread')}: its "
+        running = plural(torch.get_num_threads(), 'thread')
+        warnings.warn(f"threads={threads} was requested, but torch runs {running}: its "
                       "thread pool may be settable only once per process (macOS); restart the kernel and set the "
                       "thread count first", ThreadSettingWarning, stacklevel=3)
 

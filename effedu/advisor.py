@@ -521,7 +521,8 @@ def _depthwise(context: Context) -> dict | None:
     """Lesson 01: depthwise convs holding far more of the time than of the MACs."""
     depthwise = context.layers["kind"].str.startswith("depthwise")
     share = context.share(depthwise)
-    if not (_stands_out(share, DEPTHWISE_SHARE) and share.macs > 0 and share.time.value >= DEPTHWISE_FACTOR * share.macs):
+    slow_for_its_macs = share.macs > 0 and share.time.value >= DEPTHWISE_FACTOR * share.macs
+    if not (_stands_out(share, DEPTHWISE_SHARE) and slow_for_its_macs):
         return None
     return _finding("depthwise convs far slower than their MACs", "01",
                     _names(context.layers[depthwise], context.modules), share,

@@ -46,6 +46,20 @@ def exercise(key: str, question: str):
     return register
 
 
+def _marked(passed: bool, message: str) -> CheckResult:
+    """A checker's mark; ``check`` stamps the exercise's key on it, so each key is written once, in ``@exercise``."""
+    return CheckResult("", passed, message)
+
+
+def numeric(key: str, question: str, *, hint: str, rel: float = 0.0):
+    """Register a compute-and-compare exercise: the decorated function computes the expected value (with effedu's
+    own counters), and the answer must equal it (within ``rel``); a wrong answer gets ``hint``."""
+    def register(expected: Callable[[], Any]):
+        exercise(key, question)(lambda answer: _compare(answer, expected(), hint, rel=rel))
+        return expected
+    return register
+
+
 def question(key: str) -> str:
     _known(key)
     return _EXERCISES[key][0]
@@ -62,7 +76,7 @@ def check(key: str, answer: Any, **context: Any) -> CheckResult:
     _known(key)
     if _unanswered(answer):
         return CheckResult(key, False, "not answered yet — replace ... with your answer and run the cell again")
-    return _EXERCISES[key][1](answer, **context)
+    return dataclasses.replace(_EXERCISES[key][1](answer, **context), exercise=key)
 
 
 def _unanswered(answer: Any) -> bool:
@@ -76,29 +90,28 @@ def _unanswered(answer: Any) -> bool:
     return False
 
 
-def _compare(key: str, answer: Any, expected: Any, hint: str, rel: float = 0.0) -> CheckResult:
+def _compare(answer: Any, expected: Any, hint: str, rel: float = 0.0) -> CheckResult:
     if isinstance(expected, (int, float)) and not isinstance(expected, bool):
         try:
             ok = math.isclose(float(answer), float(expected), rel_tol=rel, abs_tol=0 if rel else 1e-9)
         except (TypeError, ValueError):
-            return CheckResult(key, False, f"expected a number, got {answer!r}")
+            return _marked(False, f"expected a number, got {answer!r}")
     else:
         ok = answer == expected
     if ok:
-        return CheckResult(key, True, f"correct ({expected:,})" if isinstance(expected, int) and
+        return _marked(True, f"correct ({expected:,})" if isinstance(expected, int) and
                            not isinstance(expected, bool) else "correct")
-    return CheckResult(key, False, f"not quite: you gave {answer!r}. Hint: {hint}")
+    return _marked(False, f"not quite: you gave {answer!r}. Hint: {hint}")
 
 
 # --- lesson 00: three goals -----------------------------------------------------------------------------
 
-@exercise("00.1", "In how many multiply-accumulates does each weight of nn.Conv2d(64, 128, kernel_size=3, padding=1, "
-                  "bias=False) take part on a (1, 64, 56, 56) input (its MACs ÷ its parameters)?")
-def _macs_per_weight(answer):
+@numeric("00.1", "In how many multiply-accumulates does each weight of nn.Conv2d(64, 128, kernel_size=3, padding=1, "
+                 "bias=False) take part on a (1, 64, 56, 56) input (its MACs ÷ its parameters)?",
+         hint="MACs = H_out·W_out·C_out·C_in·k², weights = C_out·C_in·k²: divide, and most of it cancels")
+def _macs_per_weight():
     conv, shape = nn.Conv2d(64, 128, kernel_size=3, padding=1, bias=False), (1, 64, 56, 56)
-    expected = count_macs(conv, shape) // count_params(conv)  # exact: every weight meets every output position
-    return _compare("00.1", answer, expected,
-                    "MACs = H_out·W_out·C_out·C_in·k², weights = C_out·C_in·k²: divide, and most of it cancels")
+    return count_macs(conv, shape) // count_params(conv)  # exact: every weight meets every output position
 
 
 @exercise("00.2", "Which has more parameters, and which more MACs: nn.Linear(2048, 1000) on a (1, 2048) "
@@ -113,9 +126,9 @@ def _params_vs_macs(answer):
     if isinstance(answer, dict):
         answer = {key: value.strip().lower() if isinstance(value, str) else value for key, value in answer.items()}
     if not isinstance(answer, dict) or set(answer) != set(expected):
-        return CheckResult("00.2", False, "expected a dict {'more_params': 'linear' or 'conv', "
+        return _marked(False, "expected a dict {'more_params': 'linear' or 'conv', "
                                           f"'more_macs': 'linear' or 'conv'}}, got {answer!r}")
-    return _compare("00.2", answer, expected,
+    return _compare(answer, expected,
                     "a linear layer uses each weight once per input; a conv reuses each weight at every position")
 
 
@@ -130,31 +143,33 @@ def _mean_vs_median(answer):
         mean, median = answer
         ok = math.isclose(mean, expected[0], rel_tol=1e-6) and math.isclose(median, expected[1], rel_tol=1e-6)
     except (TypeError, ValueError):
-        return CheckResult("00.3", False, f"expected a pair (mean, median), got {answer!r}")
+        return _marked(False, f"expected a pair (mean, median), got {answer!r}")
     if ok:
         calm = sorted(NOISY_SAMPLES_MS)[:-1]  # the same samples without the pause
-        return CheckResult("00.3", True, f"correct: the one pause moves the mean by "
+        return _marked(True, f"correct: the one pause moves the mean by "
                                          f"{expected[0] / statistics.fmean(calm) - 1:+.0%}, the median by "
                                          f"{expected[1] / statistics.median(calm) - 1:+.0%}")
-    return CheckResult("00.3", False, f"not quite: you gave {answer!r}. Hint: statistics.fmean and "
+    return _marked(False, f"not quite: you gave {answer!r}. Hint: statistics.fmean and "
                                       "statistics.median")
 
 
 # --- lesson 01: depthwise separable convolutions --------------------------------------------------------
 
-@exercise("01.1", "MAC ratio of a 5×5 depthwise separable conv (dw 5×5 + 1×1, 256 → 256 channels) to a standard "
-                  "5×5 conv 256 → 256, at any resolution?")
-def _separable_ratio(answer):
+@numeric("01.1", "MAC ratio of a 5×5 depthwise separable conv (dw 5×5 + 1×1, 256 → 256 channels) to a standard "
+                 "5×5 conv 256 → 256, at any resolution?",
+         hint="MobileNetV1 Eq. 5: 1/N + 1/k²", rel=5e-3)
+def _separable_ratio():
 
     shape = (1, 256, 14, 14)
     expected = (count_macs(DepthwiseSeparable(256, 256, kernel_size=5), shape)
                 / count_macs(ConvBNAct(256, 256, 5), shape))
-    return _compare("01.1", answer, expected, "MobileNetV1 Eq. 5: 1/N + 1/k²", rel=5e-3)
+    return expected
 
 
-@exercise("01.2", "The smallest number of output channels N for which the pointwise 1×1 conv of "
-                  "effedu.blocks.DepthwiseSeparable(32, N) (3×3, stride 1) does at least 90 % of the block's MACs?")
-def _pointwise_dominates(answer):
+@numeric("01.2", "The smallest number of output channels N for which the pointwise 1×1 conv of "
+                 "effedu.blocks.DepthwiseSeparable(32, N) (3×3, stride 1) does at least 90 % of the block's MACs?",
+         hint="per position the depthwise conv does M·9 MACs and the pointwise one M·N: solve N/(N + 9) ≥ 0.9")
+def _pointwise_dominates():
     def pointwise_share_at_least_90(n: int) -> bool:
         shares = count_by_kind(DepthwiseSeparable(32, n), (1, 32, 7, 7))["macs"]
         return 10 * shares["pointwise 1×1"] >= 9 * shares.sum()  # integers: no rounding at exactly 90 %
@@ -163,70 +178,69 @@ def _pointwise_dominates(answer):
     while fewest < most:
         middle = (fewest + most) // 2
         fewest, most = (fewest, middle) if pointwise_share_at_least_90(middle) else (middle + 1, most)
-    expected = fewest
-    return _compare("01.2", answer, expected,
-                    "per position the depthwise conv does M·9 MACs and the pointwise one M·N: solve N/(N + 9) ≥ 0.9")
+    return fewest
 
 
-@exercise("01.3", "Arithmetic intensity (FLOPs per byte moved, FLOPs = 2·MACs) of a bias-free 1×1 conv 128 → 128 "
-                  "on a (1, 128, 56, 56) float32 input?")
-def _pointwise_intensity(answer):
+@numeric("01.3", "Arithmetic intensity (FLOPs per byte moved, FLOPs = 2·MACs) of a bias-free 1×1 conv 128 → 128 "
+                 "on a (1, 128, 56, 56) float32 input?",
+         hint="bytes = 4·(hw·(c1 + c2) + c1·c2)", rel=5e-3)
+def _pointwise_intensity():
 
     conv, shape = nn.Conv2d(128, 128, 1, bias=False), (1, 128, 56, 56)
-    expected = 2 * count_macs(conv, shape) / memory_traffic(conv, shape)
-    return _compare("01.3", answer, expected, "bytes = 4·(hw·(c1 + c2) + c1·c2)", rel=5e-3)
+    return 2 * count_macs(conv, shape) / memory_traffic(conv, shape)
 
 
 @exercise("01.4", "Is that 1×1 conv's arithmetic intensity above or below this machine's ridge point? Answer "
                   "'above' or 'below' (pass ridge=… from the roofline cell).")
 def _above_ridge(answer, ridge: float | None = None):
     if ridge is None:
-        return CheckResult("01.4", False, "pass this machine's ridge point: check('01.4', answer, ridge=ridge)")
+        return _marked(False, "pass this machine's ridge point: check('01.4', answer, ridge=ridge)")
     conv, shape = nn.Conv2d(128, 128, 1, bias=False), (1, 128, 56, 56)
     intensity = 2 * count_macs(conv, shape) / memory_traffic(conv, shape)
     expected = "above" if intensity > ridge else "below"
-    return _compare("01.4", str(answer).strip().lower(), expected,
+    return _compare(str(answer).strip().lower(), expected,
                     f"compare its intensity ({intensity:.1f} FLOP/byte) with the ridge point ({ridge:.1f})")
 
 
 # --- lesson 02: low-rank filters --------------------------------------------------------------------------
 
-@exercise("02.1", "MAC ratio of three stacked 3×3 convs (64 → 64 → 64 → 64) to one 7×7 conv 64 → 64?")
-def _three_threes(answer):
+@numeric("02.1", "MAC ratio of three stacked 3×3 convs (64 → 64 → 64 → 64) to one 7×7 conv 64 → 64?",
+         hint="count the k² terms: 3² + 3² + 3² against 7²", rel=5e-3)
+def _three_threes():
     shape = (1, 64, 20, 20)
     three = nn.Sequential(*[nn.Conv2d(64, 64, 3, padding=1) for _ in range(3)])
-    expected = count_macs(three, shape) / count_macs(nn.Conv2d(64, 64, 7, padding=3), shape)
-    return _compare("02.1", answer, expected, "count the k² terms: 3² + 3² + 3² against 7²", rel=5e-3)
+    return count_macs(three, shape) / count_macs(nn.Conv2d(64, 64, 7, padding=3), shape)
 
 
-@exercise("02.2", "MACs of effedu.blocks.LowRankConv(64, 64, kernel_size=3, rank=16) on a (1, 64, 28, 28) input?")
-def _low_rank_macs(answer):
+@numeric("02.2", "MACs of effedu.blocks.LowRankConv(64, 64, kernel_size=3, rank=16) on a (1, 64, 28, 28) input?",
+         hint="H·W·r·(C_in·k² + C_out)")
+def _low_rank_macs():
 
-    return _compare("02.2", answer, count_macs(LowRankConv(64, 64, kernel_size=3, rank=16), (1, 64, 28, 28)),
-                    "H·W·r·(C_in·k² + C_out)")
+    return count_macs(LowRankConv(64, 64, kernel_size=3, rank=16), (1, 64, 28, 28))
 
 
-@exercise("02.3", "The largest rank r for which a rank-r LowRankConv still has fewer MACs than the full 3×3 conv "
-                  "64 → 64?")
-def _break_even_rank(answer):
+@numeric("02.3", "The largest rank r for which a rank-r LowRankConv still has fewer MACs than the full 3×3 conv "
+                 "64 → 64?",
+         hint="solve r·(C_in·k² + C_out) < C_out·C_in·k² for r")
+def _break_even_rank():
 
     shape = (1, 64, 8, 8)
     full = count_macs(nn.Conv2d(64, 64, 3, padding=1, bias=False), shape)
-    expected = max(r for r in range(1, 65) if count_macs(LowRankConv(64, 64, rank=r), shape) < full)
-    return _compare("02.3", answer, expected, "solve r·(C_in·k² + C_out) < C_out·C_in·k² for r")
+    return max(r for r in range(1, 65) if count_macs(LowRankConv(64, 64, rank=r), shape) < full)
 
 
 # --- lesson 03: pointwise group convolution and channel shuffle -------------------------------------------
 
-@exercise("03.1", "MACs of a 1×1 conv 384 → 384 in 8 groups on a (1, 384, 14, 14) input?")
-def _group_macs(answer):
-    return _compare("03.1", answer, count_macs(nn.Conv2d(384, 384, 1, groups=8, bias=False), (1, 384, 14, 14)),
-                    "H·W·C_in·C_out / g")
+@numeric("03.1", "MACs of a 1×1 conv 384 → 384 in 8 groups on a (1, 384, 14, 14) input?",
+         hint="H·W·C_in·C_out / g")
+def _group_macs():
+    return count_macs(nn.Conv2d(384, 384, 1, groups=8, bias=False), (1, 384, 14, 14))
 
 
-@exercise("03.2", "Two 1×1 convs 24 → 24 in 4 groups: from how many input channels can one output channel draw, "
-                  "without and with a channel shuffle between them? Answer {'without': ..., 'with': ...}")
-def _reach(answer):
+@numeric("03.2", "Two 1×1 convs 24 → 24 in 4 groups: from how many input channels can one output channel draw, "
+                 "without and with a channel shuffle between them? Answer {'without': ..., 'with': ...}",
+         hint="follow one output back through its group, then through the shuffle")
+def _reach():
     def stack(shuffle):
         return nn.Sequential(nn.Conv2d(24, 24, 1, groups=4, bias=False),
                              ChannelShuffle(4) if shuffle else nn.Identity(),
@@ -234,82 +248,84 @@ def _reach(answer):
 
     expected = {"without": int(connectivity(stack(False), 24)[0].sum()),
                 "with": int(connectivity(stack(True), 24)[0].sum())}
-    return _compare("03.2", answer, expected, "follow one output back through its group, then through the shuffle")
+    return expected
 
 
-@exercise("03.3", "Bytes of memory traffic of effedu.blocks.ChannelShuffle(2) on a (1, 116, 28, 28) float32 input "
-                  "(a ShuffleNetV2 stage)?")
-def _shuffle_bytes(answer):
-    return _compare("03.3", answer, memory_traffic(ChannelShuffle(2), (1, 116, 28, 28)),
-                    "the views are free; the final reshape reads and writes the whole tensor once")
+@numeric("03.3", "Bytes of memory traffic of effedu.blocks.ChannelShuffle(2) on a (1, 116, 28, 28) float32 input "
+                 "(a ShuffleNetV2 stage)?",
+         hint="the views are free; the final reshape reads and writes the whole tensor once")
+def _shuffle_bytes():
+    return memory_traffic(ChannelShuffle(2), (1, 116, 28, 28))
 
 
 # --- lesson 04: too many groups, too many branches --------------------------------------------------------
 
-@exercise("04.1", "G2 at g = 16 keeps the MACs of a 128-channel conv with c = 128·√16 = 512 channels. Memory "
-                  "traffic in elements (not bytes) of one such 1×1 group conv 512 → 512, g = 16, bias-free, on a "
-                  "(1, 512, 56, 56) input?")
-def _g2_traffic(answer):
+@numeric("04.1", "G2 at g = 16 keeps the MACs of a 128-channel conv with c = 128·√16 = 512 channels. Memory "
+                 "traffic in elements (not bytes) of one such 1×1 group conv 512 → 512, g = 16, bias-free, on a "
+                 "(1, 512, 56, 56) input?",
+         hint="h·w·2c + c²/g: input, output, weights")
+def _g2_traffic():
     bytes_ = memory_traffic(nn.Conv2d(512, 512, 1, groups=16, bias=False), (1, 512, 56, 56))
-    return _compare("04.1", answer, bytes_ // 4, "h·w·2c + c²/g: input, output, weights")
+    return bytes_ // 4
 
 
-@exercise("04.2", "effedu.guidelines.g3_fragment_stack(4, parallel=False, channels=256) keeps G3's MACs equal to one "
-                  "256×256 1×1 conv. How many channels does each of its four series convs have?")
-def _g3_width(answer):
-    expected = g3_fragment_stack(4, False, channels=256).in_channels
-    return _compare("04.2", answer, expected,
-                    "four c×c convs must cost one 256×256 conv: 4c² = 256², so c = 256/√4, rounded to a multiple of 4")
+@numeric("04.2", "effedu.guidelines.g3_fragment_stack(4, parallel=False, channels=256) keeps G3's MACs equal to one "
+                 "256×256 1×1 conv. How many channels does each of its four series convs have?",
+         hint="four c×c convs must cost one 256×256 conv: 4c² = 256², so c = 256/√4, rounded to a multiple of 4")
+def _g3_width():
+    return g3_fragment_stack(4, False, channels=256).in_channels
 
 
 # --- lesson 05: elementwise operations --------------------------------------------------------------------
 
-@exercise("05.1", "Bytes moved by the shortcut's add in a stride-2 bottleneck, effedu.blocks.Bottleneck(256, 512, "
-                  "stride=2), on a (1, 256, 56, 56) float32 input?")
-def _add_bytes(answer):
+@numeric("05.1", "Bytes moved by the shortcut's add in a stride-2 bottleneck, effedu.blocks.Bottleneck(256, 512, "
+                 "stride=2), on a (1, 256, 56, 56) float32 input?",
+         hint="the add meets the projected shortcut at the output's shape: it reads "
+              "two (1, 512, 28, 28) maps and writes one, 4 bytes per element")
+def _add_bytes():
     adds = [r.bytes for r in record_ops(Bottleneck(256, 512, 2), (1, 256, 56, 56)) if r.op.startswith("aten.add")]
-    return _compare("05.1", answer, sum(adds), "the add meets the projected shortcut at the output's shape: it reads "
-                                               "two (1, 512, 28, 28) maps and writes one, 4 bytes per element")
+    return sum(adds)
 
 
-@exercise("05.2", "Bytes moved by nn.BatchNorm2d(64) in inference on a (1, 64, 56, 56) float32 input?")
-def _batchnorm_bytes(answer):
+@numeric("05.2", "Bytes moved by nn.BatchNorm2d(64) in inference on a (1, 64, 56, 56) float32 input?",
+         hint="read the map and four 64-long vectors, write the map")
+def _batchnorm_bytes():
 
-    return _compare("05.2", answer, memory_traffic(nn.BatchNorm2d(64), (1, 64, 56, 56)),
-                    "read the map and four 64-long vectors, write the map")
+    return memory_traffic(nn.BatchNorm2d(64), (1, 64, 56, 56))
 
 
 # --- lesson 06: bottleneck costs --------------------------------------------------------------------------
 
-@exercise("06.1", "What fraction of the MACs of a ResNeXt unit with cardinality 8 (256 → 1×1 128 → 3×3 g=8 128 → 1×1 "
-                  "256) are in its two pointwise convs?")
-def _resnext_share(answer):
+@numeric("06.1", "What fraction of the MACs of a ResNeXt unit with cardinality 8 (256 → 1×1 128 → 3×3 g=8 128 → 1×1 "
+                 "256) are in its two pointwise convs?",
+         hint="per position: 2·256·128 against 9·128·128/8", rel=5e-3)
+def _resnext_share():
     expected = count_by_kind(ResNeXtUnit(256, 256, cardinality=8), (1, 256, 14, 14)).loc["pointwise 1×1", "macs_share"]
-    return _compare("06.1", answer, float(expected), "per position: 2·256·128 against 9·128·128/8", rel=5e-3)
+    return float(expected)
 
 
-@exercise("06.2", "Elements moved by one bias-free 1×1 conv 74 → 222 on a (1, 74, 28, 28) input (G1 at about 1:3)?")
-def _g1_elements(answer):
-    return _compare("06.2", answer, memory_traffic(nn.Conv2d(74, 222, 1, bias=False), (1, 74, 28, 28)) // 4,
-                    "hw·(c1 + c2) + c1·c2")
+@numeric("06.2", "Elements moved by one bias-free 1×1 conv 74 → 222 on a (1, 74, 28, 28) input (G1 at about 1:3)?",
+         hint="hw·(c1 + c2) + c1·c2")
+def _g1_elements():
+    return memory_traffic(nn.Conv2d(74, 222, 1, bias=False), (1, 74, 28, 28)) // 4
 
 
 # --- lesson 07: large kernels early -----------------------------------------------------------------------
 
-@exercise("07.1", "Receptive field, in input pixels, of the RDCL followed by the deepest branch of FaceBoxes' first "
-                  "Inception module (a 1×1 conv, then two 3×3 convs, all stride 1)?")
-def _rdcl_field(answer):
+@numeric("07.1", "Receptive field, in input pixels, of the RDCL followed by the deepest branch of FaceBoxes' first "
+                 "Inception module (a 1×1 conv, then two 3×3 convs, all stride 1)?",
+         hint="each layer adds (k − 1) × (the product of the strides before it): after the RDCL that is 32")
+def _rdcl_field():
     from .blocks import FaceBoxesInception
 
-    return _compare("07.1", answer, receptive_field(nn.Sequential(RDCL(), FaceBoxesInception(128).branch33))[0],
-                    "each layer adds (k − 1) × (the product of the strides before it): after the RDCL that is 32")
+    return receptive_field(nn.Sequential(RDCL(), FaceBoxesInception(128).branch33))[0]
 
 
-@exercise("07.2", "MACs of RDCL's first conv (24 filters, 7×7, stride 4, on RGB) at VGA, a (1, 3, 480, 640) input?")
-def _rdcl_conv1(answer):
+@numeric("07.2", "MACs of RDCL's first conv (24 filters, 7×7, stride 4, on RGB) at VGA, a (1, 3, 480, 640) input?",
+         hint="output 120×160 positions × 24 filters × 3·7·7")
+def _rdcl_conv1():
 
-    return _compare("07.2", answer, count_macs(RDCL().conv1, (1, 3, 480, 640)),
-                    "output 120×160 positions × 24 filters × 3·7·7")
+    return count_macs(RDCL().conv1, (1, 3, 480, 640))
 
 
 # --- lesson 08: the five levels of redesign ---------------------------------------------------------------
@@ -327,30 +343,31 @@ def _level1_budget(answer):
     try:
         answer = (float(answer[0]), float(answer[1]))
     except (TypeError, ValueError, IndexError):
-        return CheckResult("08.1", False, f"expected a pair (width_mult, depth_mult), got {answer!r}")
-    return _compare("08.1", answer, expected, "count each setting with effedu.count_macs and keep those under 80,000")
+        return _marked(False, f"expected a pair (width_mult, depth_mult), got {answer!r}")
+    return _compare(answer, expected, "count each setting with effedu.count_macs and keep those under 80,000")
 
 
-@exercise("08.2", "The separable TinyNet can be made wider for the MACs the plain 3×3 TinyNet spends. The largest "
-                  "width_mult of (1, 1.25, 1.5, 2, 2.5, 3) at which it still has fewer MACs than TinyNet('plain 3×3') "
-                  "on a (1, 1, 16, 16) input?")
-def _width_for_budget(answer):
+@numeric("08.2", "The separable TinyNet can be made wider for the MACs the plain 3×3 TinyNet spends. The largest "
+                 "width_mult of (1, 1.25, 1.5, 2, 2.5, 3) at which it still has fewer MACs than TinyNet('plain 3×3') "
+                 "on a (1, 1, 16, 16) input?",
+         hint="MACs grow with the square of the width: compare each with the plain "
+              "network's count")
+def _width_for_budget():
     plain = count_macs(TinyNet("plain 3×3"), (1, 1, 16, 16))
     expected = max(w for w in (1, 1.25, 1.5, 2, 2.5, 3)
                    if count_macs(TinyNet("separable", width_mult=w), (1, 1, 16, 16)) < plain)
-    return _compare("08.2", answer, expected, "MACs grow with the square of the width: compare each with the plain "
-                                              "network's count")
+    return expected
 
 
 # --- lesson 09: NAS ---------------------------------------------------------------------------------------
 
-@exercise("09.1", "A random search draws architectures uniformly and independently. How many must it draw to "
-                  "include at least one of the best 1 % of the space with 95 % probability?")
-def _samples_for_the_top_percent(answer):
+@numeric("09.1", "A random search draws architectures uniformly and independently. How many must it draw to "
+                 "include at least one of the best 1 % of the space with 95 % probability?",
+         hint="all n draws miss with probability 0.99ⁿ: find the first n with "
+              "1 − 0.99ⁿ ≥ 0.95, i.e. n ≥ ln 0.05 / ln 0.99")
+def _samples_for_the_top_percent():
     misses = 0.99  # the chance that one draw misses the top 1 %
-    expected = next(n for n in range(1, 10_000) if 1 - misses ** n >= 0.95)
-    return _compare("09.1", answer, expected, "all n draws miss with probability 0.99ⁿ: find the first n with "
-                                              "1 − 0.99ⁿ ≥ 0.95, i.e. n ≥ ln 0.05 / ln 0.99")
+    return next(n for n in range(1, 10_000) if 1 - misses ** n >= 0.95)
 
 
 HARD_REWARD_CANDIDATES = {"A": (0.95, 1.4), "B": (0.90, 0.9), "C": (0.97, 2.0)}  # (accuracy, latency ms)
@@ -367,9 +384,9 @@ def _hard_and_soft_winners(answer):
     if isinstance(answer, dict):
         answer = {key: value.strip().upper() if isinstance(value, str) else value for key, value in answer.items()}
     if not isinstance(answer, dict) or set(answer) != set(expected):
-        return CheckResult("09.2", False, "expected a dict {'hard': 'A', 'B' or 'C', 'soft': 'A', 'B' or "
+        return _marked(False, "expected a dict {'hard': 'A', 'B' or 'C', 'soft': 'A', 'B' or "
                                           f"'C'}}, got {answer!r}")
-    return _compare("09.2", answer, expected, "hard: accuracy alone within T, accuracy ÷ (LAT/T) beyond it; soft: "
+    return _compare(answer, expected, "hard: accuracy alone within T, accuracy ÷ (LAT/T) beyond it; soft: "
                                               "accuracy × (LAT/T)^−0.07 on both sides — compute all six")
 
 
@@ -388,15 +405,15 @@ CAPSTONE_REFERENCE = "slow (reference)"  # the first row: the slow network, as l
 def _capstone(answer):
     columns = {"ratio", "ratio_lo", "ratio_hi", "accuracy"}
     if not hasattr(answer, "columns") or not columns <= set(answer.columns) or "my design" not in answer.index:
-        return CheckResult("10.1", False, "expected the frame of effedu.compare_latency with accuracies added by "
+        return _marked(False, "expected the frame of effedu.compare_latency with accuracies added by "
                                           "effedu.training.with_accuracy, a row 'my design' and the columns "
                                           f"{sorted(columns)}, got {type(answer).__name__}")
     if answer.index[0] != CAPSTONE_REFERENCE:
-        return CheckResult("10.1", False, f"the first row must be the slow network, named {CAPSTONE_REFERENCE!r} "
+        return _marked(False, f"the first row must be the slow network, named {CAPSTONE_REFERENCE!r} "
                                           f"(the ratios are to the first row), got {answer.index[0]!r}")
     n, split = answer.attrs.get("accuracy_n"), answer.attrs.get("accuracy_split")
     if not n or split != "validation":
-        return CheckResult("10.1", False, "expected accuracies measured on the validation split by "
+        return _marked(False, "expected accuracies measured on the validation split by "
                                           "effedu.training.with_accuracy (the test split is looked at once, at the "
                                           f"end), got split {split!r}")
     judged = verdict.budget(answer, "my design", fraction=CAPSTONE_BUDGET)  # the rule lesson 10's verdict uses
@@ -406,50 +423,50 @@ def _capstone(answer):
     measured = (f"{judged.text.replace('**', '')} {compared.text.replace('**', '')} "
                 f"(floor {CAPSTONE_FLOOR:.0%}, and not clearly less accurate than the slow network).")
     if fast and accurate:
-        return CheckResult("10.1", True, measured)
+        return _marked(True, measured)
     missing = [part for part, ok in (("clearly within the budget", fast), ("accurate enough", accurate)) if not ok]
-    return CheckResult("10.1", False, f"not yet — it must be {' and '.join(missing)}: {measured}")
+    return _marked(False, f"not yet — it must be {' and '.join(missing)}: {measured}")
 
 
-@exercise("10.2", "Memory traffic in elements of the slow network's first 1×1 conv, 32 → 256, on its (1, 32, 16, 16) "
-                  "input, bias-free?")
-def _slow_g1_elements(answer):
-    return _compare("10.2", answer, memory_traffic(nn.Conv2d(32, 256, 1, bias=False), (1, 32, 16, 16)) // 4,
-                    "hw·(c1 + c2) + c1·c2")
+@numeric("10.2", "Memory traffic in elements of the slow network's first 1×1 conv, 32 → 256, on its (1, 32, 16, 16) "
+                 "input, bias-free?",
+         hint="hw·(c1 + c2) + c1·c2")
+def _slow_g1_elements():
+    return memory_traffic(nn.Conv2d(32, 256, 1, bias=False), (1, 32, 16, 16)) // 4
 
 
 # --- lesson 11: the principles, eight years later --------------------------------------------------------------
 
-@exercise("11.1", "Parameters of the one 3×3 conv (with bias) that RepVGGBlock(64, 64) becomes when re-parameterized?")
-def _fused_params(answer):
-    return _compare("11.1", answer, count_params(RepVGGBlock(64, 64).reparameterized()),
-                    "one 3×3 kernel per (output, input) pair, plus one bias per output channel")
+@numeric("11.1", "Parameters of the one 3×3 conv (with bias) that RepVGGBlock(64, 64) becomes when re-parameterized?",
+         hint="one 3×3 kernel per (output, input) pair, plus one bias per output channel")
+def _fused_params():
+    return count_params(RepVGGBlock(64, 64).reparameterized())
 
 
-@exercise("11.2", "MACs of PartialConv(128) (a 3×3 conv on a quarter of the channels) on a (1, 128, 28, 28) input?")
-def _partial_macs(answer):
-    return _compare("11.2", answer, count_macs(PartialConv(128), (1, 128, 28, 28)),
-                    "H·W·k²·(C/4)·(C/4): the untouched channels cost nothing")
+@numeric("11.2", "MACs of PartialConv(128) (a 3×3 conv on a quarter of the channels) on a (1, 128, 28, 28) input?",
+         hint="H·W·k²·(C/4)·(C/4): the untouched channels cost nothing")
+def _partial_macs():
+    return count_macs(PartialConv(128), (1, 128, 28, 28))
 
 
 # --- "write it yourself" exercises: the answer is a function, checked on the example the question shows ----------
 # (graded versions call it on cases the lesson never shows, with effedu's own version switched off: effedu.grading)
 
-def _function_answer(key: str, answer: Any, name: str) -> CheckResult | None:
+def _function_answer(answer: Any, name: str) -> CheckResult | None:
     """None when ``answer`` is a function to check; else why not (a stub still returns None, or ``...``)."""
     if not callable(answer):
-        return CheckResult(key, False, f"expected your function {name}, got {answer!r}")
+        return _marked(False, f"expected your function {name}, got {answer!r}")
     return None
 
 
-def _called(key: str, function: Callable, *args: Any) -> tuple[Any, CheckResult | None]:
+def _called(function: Callable, *args: Any) -> tuple[Any, CheckResult | None]:
     """Call the student's function; a stub (returns None or ...) reads as not answered, an exception as a hint."""
     try:
         result = function(*args)
     except Exception as err:  # noqa: BLE001 — the student's code: say what went wrong, never raise
-        return None, CheckResult(key, False, f"your function raised {type(err).__name__}: {err}")
+        return None, _marked(False, f"your function raised {type(err).__name__}: {err}")
     if _unanswered(result):
-        return None, CheckResult(key, False, "not answered yet — write the function body and run the cell again")
+        return None, _marked(False, "not answered yet — write the function body and run the cell again")
     return result, None
 
 
@@ -461,20 +478,20 @@ def _outcome(candidate, baseline) -> str:
     return {BELOW: "faster", ABOVE: "slower", INSIDE: "no clear difference"}.get(side, "too few rounds to decide")
 
 
-def _formula(key: str, name: str, cases: list[tuple], expected: Callable[..., Any], hint: str) -> Callable:
+def _formula(name: str, cases: list[tuple], expected: Callable[..., Any], hint: str) -> Callable:
     """A "write the formula" exercise: the student's function must equal effedu's count on each shown case."""
     def checker(answer):
-        wrong = _function_answer(key, answer, name)
+        wrong = _function_answer(answer, name)
         if wrong is not None:
             return wrong
         for case in cases:
-            result, wrong = _called(key, answer, *case)
+            result, wrong = _called(answer, *case)
             if wrong is not None:
                 return wrong
             right = expected(*case)
             if not (isinstance(result, (int, float)) and math.isclose(result, right, rel_tol=1e-9)):
-                return CheckResult(key, False, f"not quite: {name}{case} gave {result!r}. Hint: {hint}")
-        return CheckResult(key, True, f"correct on {_cases_words(cases)} (graded versions try others)")
+                return _marked(False, f"not quite: {name}{case} gave {result!r}. Hint: {hint}")
+        return _marked(True, f"correct on {_cases_words(cases)} (graded versions try others)")
     return checker
 
 
@@ -494,19 +511,19 @@ DECIDE_EXAMPLES = [  # (candidate ms, baseline ms) per round: clearly faster; to
                   "rounds to decide': the course's rule on paired rounds (the sign test's 95 % interval of the "
                   "median per-round ratio). Checked on effedu.check.DECIDE_EXAMPLES.")
 def _decide(answer):
-    wrong = _function_answer("00.4", answer, "decide")
+    wrong = _function_answer(answer, "decide")
     if wrong is not None:
         return wrong
     for candidate, baseline in DECIDE_EXAMPLES:
-        result, wrong = _called("00.4", answer, list(candidate), list(baseline))
+        result, wrong = _called(answer, list(candidate), list(baseline))
         if wrong is not None:
             return wrong
         if result != _outcome(candidate, baseline):
-            return CheckResult("00.4", False, f"not quite: on {len(candidate)} rounds you said {result!r}. Hint: "
+            return _marked(False, f"not quite: on {len(candidate)} rounds you said {result!r}. Hint: "
                                               "k = the largest rank with P(Binomial(n, ½) ≤ k − 1) ≤ 0.025 (no k "
                                               "below 6 rounds); the interval is the k-th smallest to the k-th largest "
                                               "ratio")
-    return CheckResult("00.4", True, "correct on the three examples (graded versions try other round counts)")
+    return _marked(True, "correct on the three examples (graded versions try other round counts)")
 
 
 PROTOCOLS_00_5 = {  # two identical networks on a machine that slows as it warms (ms)
@@ -523,9 +540,9 @@ PROTOCOLS_00_5 = {  # two identical networks on a machine that slows as it warms
 def _protocols(answer):
     expected = ("interleaved", _outcome(PROTOCOLS_00_5["interleaved"]["B"], PROTOCOLS_00_5["interleaved"]["A"]))
     if not isinstance(answer, (tuple, list)) or len(answer) != 2:
-        return CheckResult("00.5", False, f"expected a pair (protocol, outcome), got {answer!r}")
+        return _marked(False, f"expected a pair (protocol, outcome), got {answer!r}")
     answer = tuple(str(part).strip().lower() for part in answer)
-    return _compare("00.5", answer, expected, "drift hits everything timed later: only rounds that alternate A and B "
+    return _compare(answer, expected, "drift hits everything timed later: only rounds that alternate A and B "
                                               "share it (§2d); then apply the rule to the interleaved rounds")
 
 
@@ -537,14 +554,14 @@ def _separable_formula(answer):
     def counted(h, w, c_in, c_out, k):
         return count_macs(torch_nn.Sequential(torch_nn.Conv2d(c_in, c_in, k, padding=k // 2, groups=c_in),
                                               torch_nn.Conv2d(c_in, c_out, 1)), (1, c_in, h, w))
-    return _formula("01.5", "separable_macs", [(14, 14, 32, 64, 3)], counted,
+    return _formula("separable_macs", [(14, 14, 32, 64, 3)], counted,
                     "h·w·c_in·k² for the depthwise conv, plus h·w·c_in·c_out for the pointwise one")(answer)
 
 
 @exercise("02.4", "Write low_rank_macs(h, w, c_in, c_out, k, rank): the MACs of effedu.blocks.LowRankConv (a k×k "
                   "conv c_in → rank, then a 1×1 conv rank → c_out) on an h×w map. Checked on (14, 14, 32, 48, 5, 8).")
 def _low_rank_formula(answer):
-    return _formula("02.4", "low_rank_macs", [(14, 14, 32, 48, 5, 8)],
+    return _formula("low_rank_macs", [(14, 14, 32, 48, 5, 8)],
                     lambda h, w, c_in, c_out, k, rank: count_macs(LowRankConv(c_in, c_out, kernel_size=k, rank=rank),
                                                                   (1, c_in, h, w)),
                     "h·w·rank·(c_in·k² + c_out)")(answer)
@@ -555,25 +572,25 @@ def _low_rank_formula(answer):
 def _shuffle_block(answer):
     import torch
 
-    wrong = _function_answer("03.4", answer, "channel_shuffle")
+    wrong = _function_answer(answer, "channel_shuffle")
     if wrong is not None:
         return wrong
     x = torch.arange(6.0).reshape(1, 6, 1, 1).expand(2, 6, 2, 2).contiguous()
-    result, wrong = _called("03.4", answer, x, 3)
+    result, wrong = _called(answer, x, 3)
     if wrong is not None:
         return wrong
     expected = ChannelShuffle(3)(x)
     if isinstance(result, torch.Tensor) and result.shape == expected.shape and torch.equal(result, expected):
-        return CheckResult("03.4", True, "correct: channel order 0, 2, 4, 1, 3, 5 — each group's first, then their "
+        return _marked(True, "correct: channel order 0, 2, 4, 1, 3, 5 — each group's first, then their "
                                          "second …")
-    return CheckResult("03.4", False, "not quite. Hint: view (n, groups, c/groups, h, w), swap the two channel axes, "
+    return _marked(False, "not quite. Hint: view (n, groups, c/groups, h, w), swap the two channel axes, "
                                       "flatten them back")
 
 
 @exercise("04.3", "Write grouped_conv_traffic(h, w, c_in, c_out, groups): the elements a bias-free 1×1 conv in "
                   "groups reads and writes (input, output, weights) on an h×w map. Checked on (28, 28, 128, 256, 4).")
 def _grouped_traffic_formula(answer):
-    return _formula("04.3", "grouped_conv_traffic", [(28, 28, 128, 256, 4)],
+    return _formula("grouped_conv_traffic", [(28, 28, 128, 256, 4)],
                     lambda h, w, c_in, c_out, g: memory_traffic(nn.Conv2d(c_in, c_out, 1, groups=g, bias=False),
                                                                 (1, c_in, h, w)) // 4,
                     "h·w·(c_in + c_out) + c_in·c_out / groups")(answer)
@@ -592,7 +609,7 @@ FOLD_RECORDED_05_3 = {  # a network and its BatchNorm-folded copy, paired round 
                   "difference' or 'too few rounds to decide'?")
 def _fold_judgement(answer):
     expected = _outcome(FOLD_RECORDED_05_3["BatchNorm folded"], FOLD_RECORDED_05_3["original"])
-    return _compare("05.3", str(answer).strip().lower(), expected, "per-round ratios folded / original, then the "
+    return _compare(str(answer).strip().lower(), expected, "per-round ratios folded / original, then the "
                                                                    "95 % interval of their median (lesson 00)")
 
 
@@ -604,7 +621,7 @@ def _bottleneck_formula(answer):
         return count_macs(nn.Sequential(nn.Conv2d(c_in, mid, 1, bias=False),
                                         nn.Conv2d(mid, mid, 3, padding=1, groups=groups, bias=False),
                                         nn.Conv2d(mid, c_out, 1, bias=False)), (1, c_in, h, w))
-    return _formula("06.3", "bottleneck_macs", [(14, 14, 256, 128, 256, 8)], counted,
+    return _formula("bottleneck_macs", [(14, 14, 256, 128, 256, 8)], counted,
                     "h·w·(c_in·mid + 9·mid·mid/groups + mid·c_out)")(answer)
 
 
@@ -614,17 +631,20 @@ def _bottleneck_formula(answer):
 def _field_formula(answer):
     def counted(layers):
         return receptive_field(nn.Sequential(*[nn.Conv2d(1, 1, k, s) for k, s in layers]))[0]
-    return _formula("07.3", "receptive_field", [([(7, 4), (3, 2), (5, 2), (3, 2)],)], counted,
+    return _formula("receptive_field", [([(7, 4), (3, 2), (5, 2), (3, 2)],)], counted,
                     "each layer adds (k − 1) × the product of the strides before it")(answer)
 
 
-@exercise("09.3", "Write mnas_reward(accuracy, latency_ms, target_ms, w, hard): MnasNet's reward ACC · (LAT/T)^w, or "
-                  "with hard=True the hard constraint (exponent 0 within the target, −1 beyond it). Checked on "
-                  "(0.7, 15, 20, -0.07, True) and (0.7, 30, 20, -0.07, False).")
+@exercise("09.3", "Write mnas_reward(accuracy, latency_ms, target_ms, alpha, beta): MnasNet's reward in its general "
+                  "form (Tan et al. 2019, Eq. 2), ACC · (LAT/T)^w with w = alpha within the target and w = beta "
+                  "beyond it. Checked on MnasNet's soft (α = β = −0.07) and hard (α = 0, β = −1) settings.")
 def _reward_formula(answer):
-    return _formula("09.3", "mnas_reward", [(0.7, 15.0, 20.0, -0.07, True), (0.7, 30.0, 20.0, -0.07, False)],
-                    lambda a, lat, t, w, hard: nas.reward(a, lat, t, w=w, hard=hard),
-                    "ACC · (LAT / T)^w; hard: (LAT/T)^0 = 1 within the target, (LAT/T)^−1 beyond")(answer)
+    def soft_or_hard(a, lat, t, alpha, beta):  # the two settings nas.reward implements
+        return nas.reward(a, lat, t, w=alpha, hard=False) if alpha == beta else nas.reward(a, lat, t, hard=True)
+    return _formula("mnas_reward", [(0.7, 15.0, 20.0, 0.0, -1.0), (0.7, 30.0, 20.0, -0.07, -0.07),
+                                    (0.7, 30.0, 20.0, 0.0, -1.0)], soft_or_hard,
+                    "w = alpha where latency_ms ≤ target_ms, else beta; then accuracy · (latency_ms / target_ms)^w"
+                    )(answer)
 
 
 FOLD_EXAMPLE = {"weight": [[[[1.0]], [[2.0]]], [[[-1.0]], [[0.5]]]], "bias": [0.5, -1.0], "mean": [1.0, -2.0],
@@ -638,11 +658,11 @@ def _fold_formula(answer):
     import torch
     from torch.nn.utils.fusion import fuse_conv_bn_weights
 
-    wrong = _function_answer("11.3", answer, "fold_batchnorm")
+    wrong = _function_answer(answer, "fold_batchnorm")
     if wrong is not None:  # a CheckResult is falsy when it failed: test for its presence
         return wrong
     t = {name: torch.tensor(value) if name != "eps" else value for name, value in FOLD_EXAMPLE.items()}
-    result, wrong = _called("11.3", answer, t["weight"], t["bias"], t["mean"], t["var"], t["gamma"], t["beta"],
+    result, wrong = _called(answer, t["weight"], t["bias"], t["mean"], t["var"], t["gamma"], t["beta"],
                             t["eps"])
     if wrong is not None:  # a CheckResult is falsy when it failed: test for its presence
         return wrong
@@ -651,11 +671,11 @@ def _fold_formula(answer):
         ok = all(torch.allclose(torch.as_tensor(mine, dtype=torch.float32), theirs.detach(), atol=1e-6)
                  for mine, theirs in zip(result, expected)) and len(result) == 2
     except (TypeError, RuntimeError, ValueError):
-        return CheckResult("11.3", False, f"expected a pair (weight, bias) of tensors, got {result!r}")
+        return _marked(False, f"expected a pair (weight, bias) of tensors, got {result!r}")
     if ok:
-        return CheckResult("11.3", True, "correct: W' = W·γ/σ per output channel, b' = (b − μ)·γ/σ + β, "
+        return _marked(True, "correct: W' = W·γ/σ per output channel, b' = (b − μ)·γ/σ + β, "
                                          "σ = √(var + eps)")
-    return CheckResult("11.3", False, "not quite. Hint: scale each output channel's weights by γ/σ with "
+    return _marked(False, "not quite. Hint: scale each output channel's weights by γ/σ with "
                                       "σ = √(var + eps); the bias becomes (b − μ)·γ/σ + β")
 
 
@@ -664,21 +684,21 @@ def _fold_formula(answer):
 def _identity_kernel(answer):
     import torch
 
-    wrong = _function_answer("11.4", answer, "identity_kernel")
+    wrong = _function_answer(answer, "identity_kernel")
     if wrong is not None:  # a CheckResult is falsy when it failed: test for its presence
         return wrong
-    kernel, wrong = _called("11.4", answer, 4)
+    kernel, wrong = _called(answer, 4)
     if wrong is not None:  # a CheckResult is falsy when it failed: test for its presence
         return wrong
     x = torch.randn(1, 4, 5, 5, generator=torch.Generator().manual_seed(0))
     try:
         same = torch.allclose(torch.nn.functional.conv2d(x, torch.as_tensor(kernel, dtype=x.dtype), padding=1), x)
     except (TypeError, RuntimeError, ValueError) as err:
-        return CheckResult("11.4", False, f"expected a (4, 4, 3, 3) tensor, got {getattr(kernel, 'shape', kernel)!r}"
+        return _marked(False, f"expected a (4, 4, 3, 3) tensor, got {getattr(kernel, 'shape', kernel)!r}"
                                           f" ({type(err).__name__})")
     if same:
-        return CheckResult("11.4", True, "correct: a 1 at the centre of kernel [c, c], zero elsewhere")
-    return CheckResult("11.4", False, "not quite: convolved with padding 1 it must return its input. Hint: output "
+        return _marked(True, "correct: a 1 at the centre of kernel [c, c], zero elsewhere")
+    return _marked(False, "not quite: convolved with padding 1 it must return its input. Hint: output "
                                       "channel c copies input channel c from the centre tap only")
 
 

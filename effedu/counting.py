@@ -133,6 +133,19 @@ def count_fast(model: nn.Module, x: InputLike) -> list[OpRecord]:
         return record_ops(model, x, device="cpu")
 
 
+def counts_frame(named: Mapping[str, tuple[nn.Module, InputLike]], *, device: Device = None,
+                 fast: bool = False) -> pd.DataFrame:
+    """The three counts of each ``name → (model, x)`` — params, MACs and bytes of memory traffic — as one frame
+    indexed by name (the columns every comparison table shows beside the times). ``fast``: count on the meta
+    device where the model allows it (``count_fast``)."""
+    rows = {}
+    for name, (model, x) in named.items():
+        records = count_fast(model, x) if fast else record_ops(model, x, device=device)
+        rows[name] = {"params": count_params(model), "macs": sum(r.macs for r in records),
+                      "bytes": sum(r.bytes for r in records)}
+    return pd.DataFrame.from_dict(rows, orient="index", columns=["params", "macs", "bytes"])
+
+
 def count_macs(model: nn.Module, x: InputLike, *, method: str = "aten", device: Device = None) -> int:
     """Multiply-accumulates of one forward pass on ``x`` (a tensor or a shape tuple).
 

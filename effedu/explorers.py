@@ -13,6 +13,7 @@ from torch import nn
 from . import blocks, guidelines, models, nas, transforms, verdict
 from ._runtime import Device
 from ._text import pct
+from .check import CAPSTONE_BUDGET
 from .machine import available_cores
 from .structure import receptive_field, unread_pixels
 from .training import accuracy
@@ -237,7 +238,7 @@ def reward(history: list, reference: nn.Module, target_ms: float, device: Device
                     describe=describe)
 
 
-def capstone(device: Device = None, budget: float = 0.6) -> Explorer:
+def capstone(device: Device = None, budget: float = CAPSTONE_BUDGET) -> Explorer:
     """Lesson 10: the deliberately slow digits network against itself with the fixes you tick — latency only (no
     training), judged against the capstone's budget. Only G3's switch is at equal MACs, and the labels say so: the
     stride-2 stem leaves ¼ of the MACs after it, G1's balanced widths narrow the 1×1 pair to ¼ of its MACs, G2's

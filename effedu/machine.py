@@ -14,7 +14,7 @@ import platform
 import subprocess
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Mapping, Sequence
 
 import torch
 from torch import nn
@@ -22,7 +22,11 @@ from torch import nn
 from ._runtime import Device, positive_int
 from .counting import count_macs, memory_traffic
 from .cpus import available_cores, core_topology, cpu_quota
+from ._text import plural
 from .timing import measure_latency
+
+if TYPE_CHECKING:
+    from .verdict import Verdict
 
 
 def core_facts() -> dict:
@@ -345,3 +349,64 @@ def thread_settings(device: Device = None) -> dict[str, tuple[torch.device, int 
     if device is not None and torch.device(device).type != "cpu":
         settings[device_words(device)] = (torch.device(device), None)
     return settings
+
+
+# --- the sentences a lesson shows about this machine ---------------------------------------------------------
+
+def describe(device: Device, threads: int = 1) -> Verdict:
+    """The line under a lesson's imports: what its timings run on, in words chosen from the device — a
+    ``Verdict`` only so that a lesson shows it as its other sentences (nothing is decided here)."""
+    from .verdict import Verdict  # verdict imports device_words from here
+
+    kind = str(device).split(":")[0]
+    facts = core_facts()
+    if kind == "cpu":
+        memory = allocator()
+        text = (f"Timings in this lesson run on **{device_words(device, threads)}** of *{cpu_name()}* "
+                f"({_cores_here(facts)}): stable, and comparable with the papers' single-core phone numbers. Memory "
+                f"allocator: {memory['library']}, {memory['settings']}.")
+    else:
+        text = (f"Timings in this lesson run on **{device_words(device, threads)}**; experiments about threads run "
+                f"on the CPU (*{cpu_name()}*) on purpose, and say so.")
+    return Verdict(kind, text, {"device": str(device), "threads": threads})
+
+
+def _cores_here(facts: Mapping) -> str:
+    """'2 usable cores here' or '8 usable cores here: 4 performance and 4 efficiency cores, 16 logical CPUs'."""
+    usable = facts["usable cores"]
+    text = f"{plural(usable, 'usable core')} here"
+    kinds = facts.get("core kinds") or {}
+    if len(kinds) > 1:
+        text += ": " + " and ".join(plural(count, f"{kind} core") for kind, count in kinds.items())
+    logical = facts.get("logical cores")
+    if logical and logical > facts.get("physical cores", usable):
+        text += f", {plural(logical, 'logical CPU')} (two threads per core share one core's units)"
+    return text
+
+
+def cores(facts: Mapping | None = None) -> Verdict:
+    """What limits the thread count here, told apart: one usable core (a machine or a container quota) is not the
+    same as torch being limited to one thread by an environment variable; logical CPUs (SMT) and efficiency cores
+    are not cores that run a thread as fast as a performance core."""
+    from .verdict import Verdict
+
+    facts = facts or core_facts()
+    usable, quota, variables = facts["usable cores"], facts["cpu quota"], facts["thread variables"]
+    limit = f" (a container CPU quota of {quota:g} CPUs)" if quota is not None else ""
+    if usable == 1:
+        return Verdict("one core", f"This notebook may use **1 core**{limit}: there is no second core to compare "
+                       "with here — on a laptop with more cores, try it.", dict(facts))
+    text = f"This notebook may use **{plural(usable, 'core')}**{limit}"
+    kinds = facts.get("core kinds") or {}
+    if len(kinds) > 1:
+        text += (" — " + " and ".join(plural(count, f"{kind} core") for kind, count in kinds.items()) + "; "
+                 "\"all cores\" below means the performance cores, since a static split of work waits for the "
+                 "slowest core")
+    logical = facts.get("logical cores")
+    if logical and logical > facts.get("physical cores", usable):
+        text += f" (the machine shows {plural(logical, 'logical CPU')}: two hardware threads per core)"
+    text += f"; torch starts with {plural(facts['torch threads'], 'thread')}"
+    if variables and facts["torch threads"] < usable:
+        text += (f" because {', '.join(f'{k}={v}' for k, v in variables.items())} is set — effedu sets the thread "
+                 f"count itself, so the comparison below uses all {usable} usable cores")
+    return Verdict("several cores", text + ".", dict(facts))

@@ -19,7 +19,7 @@ from torch import nn
 
 from . import models
 from ._runtime import Device, InputLike, ModuleStack, guarded_run, positive_int, run_model, synchronize
-from .counting import count_fast, count_params, record_ops
+from .counting import count_fast, counts_frame, record_ops
 from .stats import Range, median_interval
 from .timing import compare_latency, garbage_collector_off
 
@@ -278,7 +278,8 @@ def throughput(frame: pd.DataFrame) -> pd.DataFrame:
     FasterNet's "FLOPS" (Chen et al. 2023) counts multiply-adds, so GMAC/s is their unit."""
     rows = {}
     for name in frame.index:
-        rate = float(frame.loc[name, "macs"]) / 1e6 / median_interval(frame.attrs["results"][name].samples)  # ms → GMAC/s
+        samples_ms = frame.attrs["results"][name].samples
+        rate = float(frame.loc[name, "macs"]) / 1e6 / median_interval(samples_ms)  # MACs / ms / 1e6 = GMAC/s
         rows[name] = {"gmacs": rate.value, "gmacs_lo": rate.lo, "gmacs_hi": rate.hi,
                       "intensity": 2 * frame.loc[name, "macs"] / frame.loc[name, "bytes"], "kind": name}
     return frame.join(pd.DataFrame(rows).T.astype({"gmacs": float, "gmacs_lo": float, "gmacs_hi": float,
@@ -349,10 +350,7 @@ def zoo(resolution: int = 224, *, latency: bool = False, threads: int = 1, devic
         frame = compare_latency(networks, shape, threads=threads, device=device, budget_s=budget_s,
                                 progress=progress)
     else:
-        counted = {name: record_ops(m, shape) for name, m in networks.items()}
-        frame = pd.DataFrame({"params": {n: count_params(m) for n, m in networks.items()},
-                              "macs": {n: sum(r.macs for r in counted[n]) for n in networks},
-                              "bytes": {n: sum(r.bytes for r in counted[n]) for n in networks}})
+        frame = counts_frame({name: (model, shape) for name, model in networks.items()})
         frame.index.name = "candidate"
     frame["published_macs_M"] = [models.PUBLISHED[n][0] for n in frame.index]
     frame["published_params_M"] = [models.PUBLISHED[n][1] for n in frame.index]

@@ -310,7 +310,8 @@ def table(card: dict) -> pd.DataFrame:
         shown, spread = _shown(e)
         note = e.get("note", "")
         rows[e["title"]] = {"here": shown, "95 % interval": spread, "between processes": _between(e),
-                            "outcome": shown_outcome(e, card), "paper": "; ".join(part for part in (paper, note) if part)}
+                            "outcome": shown_outcome(e, card),
+                            "paper": "; ".join(part for part in (paper, note) if part)}
     return pd.DataFrame(rows).T
 
 

@@ -37,7 +37,7 @@ from tqdm.auto import tqdm
 
 from ._runtime import (Device, InputLike, check_model, in_kernel, make_input, model_restored, positive_int,
                        positive_number, resolve_device, run_model, set_threads, synchronize, threads_fixed)
-from .counting import count_params, record_ops
+from .counting import counts_frame
 from ._text import plural
 from .stats import comparison_stats, quartiles
 
@@ -349,13 +349,8 @@ def _compare(candidates, x, *, threads, device, warmup, repeats, budget_s, numbe
     if all(r.faults_per_forward is not None for r in results.values()):
         frame["faults"] = [results[name].faults_per_forward for name in frame.index]
     if counts:
-        counted = {"params": [], "macs": [], "bytes": []}
-        for _, model, cx, _ in named:
-            records = record_ops(model, cx, device=run_device)
-            counted["params"].append(count_params(model))
-            counted["macs"].append(sum(r.macs for r in records))
-            counted["bytes"].append(sum(r.bytes for r in records))
-        frame = frame.assign(**counted)
+        counted = counts_frame({name: (model, cx) for name, model, cx, _ in named}, device=run_device)
+        frame = frame.assign(**counted)  # aligned by name; the frame keeps its attrs
         if frame["macs"].iloc[0] > 0:
             frame["macs_ratio"] = frame["macs"] / frame["macs"].iloc[0]  # beside "ratio": promised vs measured
     frame.attrs.update(results=results, threads=used_threads, device=str(run_device),

@@ -7,7 +7,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm, trange
 
-from ._runtime import Device, check_model, positive_int, seeded
+from ._runtime import Device, check_model, positive_int, seeded, threads_fixed
 from .timing import compare_latency
 
 
@@ -49,15 +49,19 @@ def accuracy(model: nn.Module, data: Dataset, *, batch_size: int = 256) -> float
 
 
 def train_and_measure(designs: dict, train: Dataset, test: Dataset, *, epochs: int = 6, seed: int = 0,
-                      threads: int | None = 1, device: Device = None, budget_s: float = 0.3) -> pd.DataFrame:
+                      threads: int | None = 1, device: Device = None, budget_s: float = 0.3,
+                      train_threads: int | None = None) -> pd.DataFrame:
     """Train every design (seeded, with a progress bar), then time them all interleaved at batch 1.
-    One row per design: accuracy, params, MACs, bytes, median latency and its ratio to the first."""
+    One row per design: accuracy, params, MACs, bytes, median latency and its ratio to the first. ``threads`` is
+    the timing's thread count; ``train_threads`` the training's (None: torch's current setting) — 1 keeps small
+    networks from waiting on a second thread when another program holds a core."""
     if not designs:
         raise ValueError("designs must hold at least one model")
     accuracies = {}
-    for name, model in tqdm(list(designs.items()), desc="training designs"):
-        fit(model, train, epochs=epochs, seed=seed, progress=False)
-        accuracies[name] = accuracy(model, test)
+    with threads_fixed(train_threads):
+        for name, model in tqdm(list(designs.items()), desc="training designs"):
+            fit(model, train, epochs=epochs, seed=seed, progress=False)
+            accuracies[name] = accuracy(model, test)
     shape = (1, *train[0][0].shape)
     frame = compare_latency(designs, shape, threads=threads, device=device, budget_s=budget_s)
     return frame.assign(accuracy=pd.Series(accuracies))

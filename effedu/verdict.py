@@ -25,7 +25,7 @@ import pandas as pd
 
 from . import stats
 from ._text import interval, num, pct, pct_range, plural, ratio_range, times
-from .machine import allocator, core_facts, cpu_name, device_words
+from .machine import device_words
 from .stats import ABOVE, BELOW, EQUIVALENCE, INSIDE, Range, accuracy_noise, pareto_front, spearman
 
 # --- thresholds, all of them ------------------------------------------------------------------------------
@@ -773,60 +773,6 @@ def beats(frame: pd.DataFrame, challengers: Sequence[str], incumbents: Sequence[
 
 # --- machines: threads, paper devices, budgets ---------------------------------------------------------
 
-def setup(device, threads: int = 1) -> Verdict:
-    """The line under a lesson's imports: what its timings run on, in words chosen from the device."""
-    kind = str(device).split(":")[0]
-    facts = core_facts()
-    if kind == "cpu":
-        memory = allocator()
-        text = (f"Timings in this lesson run on **{device_words(device, threads)}** of *{cpu_name()}* "
-                f"({_cores_here(facts)}): stable, and comparable with the papers' single-core phone numbers. Memory "
-                f"allocator: {memory['library']}, {memory['settings']}.")
-    else:
-        text = (f"Timings in this lesson run on **{device_words(device, threads)}**; experiments about threads run "
-                f"on the CPU (*{cpu_name()}*) on purpose, and say so.")
-    return Verdict(kind, text, {"device": str(device), "threads": threads})
-
-
-def _cores_here(facts: Mapping) -> str:
-    """'2 usable cores here' or '8 usable cores here: 4 performance and 4 efficiency cores, 16 logical CPUs'."""
-    usable = facts["usable cores"]
-    text = f"{plural(usable, 'usable core')} here"
-    kinds = facts.get("core kinds") or {}
-    if len(kinds) > 1:
-        text += ": " + " and ".join(plural(count, f"{kind} core") for kind, count in kinds.items())
-    logical = facts.get("logical cores")
-    if logical and logical > facts.get("physical cores", usable):
-        text += f", {plural(logical, 'logical CPU')} (two threads per core share one core's units)"
-    return text
-
-
-def cores(facts: Mapping | None = None) -> Verdict:
-    """What limits the thread count here, told apart: one usable core (a machine or a container quota) is not the
-    same as torch being limited to one thread by an environment variable; logical CPUs (SMT) and efficiency cores
-    are not cores that run a thread as fast as a performance core."""
-    facts = facts or core_facts()
-    usable, quota, variables = facts["usable cores"], facts["cpu quota"], facts["thread variables"]
-    limit = f" (a container CPU quota of {quota:g} CPUs)" if quota is not None else ""
-    if usable == 1:
-        return Verdict("one core", f"This notebook may use **1 core**{limit}: there is no second core to compare "
-                       "with here — on a laptop with more cores, try it.", dict(facts))
-    text = f"This notebook may use **{plural(usable, 'core')}**{limit}"
-    kinds = facts.get("core kinds") or {}
-    if len(kinds) > 1:
-        text += (" — " + " and ".join(plural(count, f"{kind} core") for kind, count in kinds.items()) + "; "
-                 "\"all cores\" below means the performance cores, since a static split of work waits for the "
-                 "slowest core")
-    logical = facts.get("logical cores")
-    if logical and logical > facts.get("physical cores", usable):
-        text += f" (the machine shows {plural(logical, 'logical CPU')}: two hardware threads per core)"
-    text += f"; torch starts with {plural(facts['torch threads'], 'thread')}"
-    if variables and facts["torch threads"] < usable:
-        text += (f" because {', '.join(f'{k}={v}' for k, v in variables.items())} is set — effedu sets the thread "
-                 f"count itself, so the comparison below uses all {usable} usable cores")
-    return Verdict("several cores", text + ".", dict(facts))
-
-
 def thread_speedup(frame: pd.DataFrame) -> Verdict:
     """From a ``compare_threads`` frame (first row 1 thread, last row N threads): the speed-up with its 95 %
     interval, classified **sub-linear** / **near-linear** / **super-linear** (against N), **slower**, **no clear
@@ -1225,8 +1171,8 @@ def roofline(table: pd.DataFrame, slow: str, fast: str, device) -> Verdict:
     above = int(table["layers above their roof"].sum())
     if above:
         where = "caches" if str(device).startswith("cpu") else "on-chip caches"
-        text += (f" {plural(above, 'layer')} ran above their roof: the roof's bandwidth is main memory's, and their data "
-                 f"probably stayed in the {where} between runs.")
+        text += (f" {plural(above, 'layer')} ran above their roof: the roof's bandwidth is main memory's, and "
+                 f"their data probably stayed in the {where} between runs.")
     return Verdict(outcome, text, {"factor": factor, "above_roof": above})
 
 
@@ -1338,7 +1284,8 @@ def fusion(kernels: Mapping[str, Sequence[str]]) -> Verdict:
         return [words.get(token, token) for token in body.split("_") if token and not token.isdigit()]
 
     fused = [ops(name) for name in generated]
-    text = (f"The compiler kept **{plural(len(library), 'library call')}** ({', '.join(sorted(set(library))) or 'none'}) and "
+    kept = ", ".join(sorted(set(library))) or "none"
+    text = (f"The compiler kept **{plural(len(library), 'library call')}** ({kept}) and "
             f"generated **{plural(len(generated), 'kernel')}**, each one pass over memory: "
             + "; ".join(" + ".join(f) for f in fused) + ". Operators named together in one kernel are fused: their "
             "feature map is read and written once instead of once per operator.")
@@ -1429,7 +1376,8 @@ PRINCIPLES = {  # the essay's design ideas (2018) and what the papers since then
                             "large depthwise kernels everywhere (ConvNeXt 7×7, RepLKNet 31×31) — if the library has "
                             "the kernel"),
     "the software decides": ("speed depends on the implementation (Sec. 1)",
-                             "memory format, compilers and allocators move latency too (lessons 00, 05, 07 and §5 here)"),
+                             "memory format, compilers and allocators move latency too "
+                             "(lessons 00, 05, 07 and §5 here)"),
 }
 
 

@@ -40,7 +40,7 @@ import pandas as pd
 from . import plots
 from ._text import num
 from ._runtime import Device, InputLike, ThreadSettingWarning, in_kernel, positive_int, positive_number
-from .counting import count_fast
+from .counting import counts_frame
 from .machine import device_words
 from .stats import MIN_ROUNDS
 from .timing import NoisyMeasurementWarning, StarvedMeasurementWarning, compare_latency
@@ -214,13 +214,10 @@ class Explorer:
         for name, (_, x) in items.items():
             if x is None:
                 raise ValueError(f"x is missing: give x, or give candidate {name!r} as (model, x)")
-        counted = {name: count_fast(model, x) for name, (model, x) in items.items()}
-        macs = {name: sum(r.macs for r in records) for name, records in counted.items()}
-        estimate_s = (self._ms_per_mac or 0.0) * sum(macs.values()) / 1e3
+        counted = counts_frame(items, fast=True)
+        estimate_s = (self._ms_per_mac or 0.0) * counted["macs"].sum() / 1e3
         if estimate_s > SLOW_FORWARD_S:
-            frame = pd.DataFrame({"params": {n: sum(p.numel() for p in m.parameters()) for n, (m, _) in items.items()},
-                                  "macs": macs,
-                                  "bytes": {n: sum(r.bytes for r in records) for n, records in counted.items()}})
+            frame = counted
             frame.attrs.update(results={}, threads=threads, device=str(self.device or "cpu"), rounds=0)
             return frame, (f"Counted, not timed: one forward pass of these candidates would take about "
                            f"{estimate_s:.0f} s here — too slow to answer within a second.")
@@ -238,12 +235,10 @@ class Explorer:
             frame = compare_latency(items, threads=threads, device=self.device, warmup=1, repeats=self.repeats,
                                     budget_s=self.budget_s / max(len(items), 1), counts=False, progress=advance,
                                     fit_rounds=True, candidate_threads=per_candidate)
-        frame["params"] = [sum(p.numel() for p in items[n][0].parameters()) for n in frame.index]
-        frame["macs"] = [macs[n] for n in frame.index]
-        frame["bytes"] = [sum(r.bytes for r in counted[n]) for n in frame.index]
+        frame = frame.assign(**counted)  # aligned by name; the frame keeps its attrs
         if frame["macs"].iloc[0] > 0:
             frame["macs_ratio"] = frame["macs"] / frame["macs"].iloc[0]
-        per_mac = [frame.loc[n, "median_ms"] / macs[n] for n in frame.index if macs[n]]
+        per_mac = [frame.loc[n, "median_ms"] / frame.loc[n, "macs"] for n in frame.index if frame.loc[n, "macs"]]
         if per_mac:
             self._ms_per_mac = max(per_mac)  # the slowest per MAC: a cautious estimate for the next setting
         rounds = frame.attrs["rounds"]

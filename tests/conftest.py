@@ -86,7 +86,8 @@ def lab_server(tmp_path_factory):
     root = tmp_path_factory.mktemp("course")
     course.student_copies(root / "student")
     env = course.lab_environment(root / ".jupyter")
-    tracker = Path(env["JUPYTERLAB_SETTINGS_DIR"]) / "@jupyterlab" / "notebook-extension" / "tracker.jupyterlab-settings"
+    settings = Path(env["JUPYTERLAB_SETTINGS_DIR"]) / "@jupyterlab" / "notebook-extension"
+    tracker = settings / "tracker.jupyterlab-settings"
     tracker.parent.mkdir(parents=True, exist_ok=True)
     tracker.write_text(json.dumps({"windowingMode": "none"}))  # every cell in the page, so the browser test sees it
     env["EFFEDU_CACHE"] = str(root / "cache")  # lesson 09's table: measured fresh, never the user's

@@ -24,7 +24,8 @@ def out_size(size, stride, kernel=3):
 def test_conv_bn_act(seed):
     r = random.Random(seed)
     g = r.choice([1, 2, 4])
-    c_in, c_out, k, s, h = g * r.randint(1, 8), g * r.randint(1, 8), r.choice([1, 3, 5]), r.choice([1, 2]), r.randint(6, 15)
+    c_in, c_out = g * r.randint(1, 8), g * r.randint(1, 8)
+    k, s, h = r.choice([1, 3, 5]), r.choice([1, 2]), r.randint(6, 15)
     ho = out_size(h, s, k)
     assert counts(B.ConvBNAct(c_in, c_out, k, s, groups=g), (1, c_in, h, h)) == (
         ho * ho * c_out * (c_in // g) * k * k, c_out * (c_in // g) * k * k + 2 * c_out)

@@ -12,7 +12,6 @@ import json
 import os
 import re
 import shutil
-import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -99,7 +98,8 @@ def move_one_control_of_each_kind(page, explorer) -> list[float]:
     front end's round trip for every kind of control. Every option of every control is driven in-process by
     tests/test_widgets.py; the browser proves the widgets, the kernel and the page talk."""
     settles = []
-    sliders = [s for s in explorer.locator(".widget-hslider").all() if "disabled" not in (s.get_attribute("class") or "")]
+    sliders = [s for s in explorer.locator(".widget-hslider").all()
+               if "disabled" not in (s.get_attribute("class") or "")]
     for slider in sliders[:1]:
         before = summary_text(explorer)
         handle = slider.locator(".noUi-handle")

@@ -172,8 +172,8 @@ WRITTEN = [  # key, a right function, a plausible wrong one
     ("06.3", lambda h, w, ci, m, co, g: h * w * (ci * m + 9 * m * m // g + m * co),
      lambda h, w, ci, m, co, g: h * w * (ci * m + 9 * m * m + m * co)),
     ("07.3", _field, lambda layers: sum(k for k, _ in layers)),
-    ("09.3", lambda a, lat, t, w, hard: a * (lat / t) ** ((0 if lat <= t else -1) if hard else w),
-     lambda a, lat, t, w, hard: a * (lat / t) ** w),
+    ("09.3", lambda a, lat, t, alpha, beta: a * (lat / t) ** (alpha if lat <= t else beta),
+     lambda a, lat, t, alpha, beta: a * (lat / t) ** beta),
 ]
 
 

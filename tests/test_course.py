@@ -111,7 +111,8 @@ def test_lab_installs_no_test_tooling(monkeypatch, tmp_path):
 
 def test_lab_keeps_jupyter_settings_in_the_course(tmp_path):
     env = course.lab_environment(tmp_path / ".jupyter")
-    assert env["JUPYTER_CONFIG_DIR"].startswith(str(tmp_path)) and env["JUPYTERLAB_SETTINGS_DIR"].startswith(str(tmp_path))
+    assert env["JUPYTER_CONFIG_DIR"].startswith(str(tmp_path))
+    assert env["JUPYTERLAB_SETTINGS_DIR"].startswith(str(tmp_path))
     settings = tmp_path / ".jupyter" / "lab" / "user-settings" / "@jupyterlab" / "apputils-extension"
     assert json.loads((settings / "notification.jupyterlab-settings").read_text())["fetchNews"] == "false"
     assert "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate" in course.lab_command(Path("py"))
@@ -187,7 +188,8 @@ def test_update_keeps_every_answer_guess_and_note(tmp_path):
     sources = ["".join(c["source"]) for c in merged["cells"]]
     assert "my_guess = 0.3  # I think a third" in sources and "answer_00_1 = 231_211_008" in sources
     assert "My note: the separable block lost here." in sources
-    assert sources.index("My note: the separable block lost here.") == sources.index("frame = measure(budget_s=0.5)  # the fix") + 1
+    fix = sources.index("frame = measure(budget_s=0.5)  # the fix")
+    assert sources.index("My note: the separable block lost here.") == fix + 1
     assert "frame = measure(budget_s=0.5)  # the fix" in sources and "# a new explanation" in sources
     assert len(list(student.glob("00_x.before-update-*.ipynb"))) == 1 and "updated" in report[0]
     assert "already up to date" in course.update(target=student, lessons=lessons)[0]

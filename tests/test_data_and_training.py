@@ -62,3 +62,19 @@ def test_with_accuracy_records_the_split_and_its_size():
     assert "accuracy" not in frame.columns  # the frame passed in is not changed
     with pytest.raises(ValueError, match="missing"):
         effedu.training.with_accuracy(frame, {"a": net}, validation)
+
+
+def test_train_and_measure_trains_on_the_threads_it_is_given(monkeypatch):
+    train, test = effedu.data.digits(size=16)
+    small = torch.utils.data.TensorDataset(train.tensors[0][:32], train.tensors[1][:32])
+    seen = []
+
+    def recording_fit(model, data, **kwargs):
+        seen.append(torch.get_num_threads())
+        return model.eval()
+
+    monkeypatch.setattr(effedu.training, "fit", recording_fit)
+    before = torch.get_num_threads()
+    effedu.training.train_and_measure({"plain": models.TinyNet("plain 3×3", widths=(8, 8, 8))}, small, small,
+                                      budget_s=0.01, train_threads=1)
+    assert seen == [1] and torch.get_num_threads() == before  # restored afterwards

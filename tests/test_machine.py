@@ -107,10 +107,10 @@ def test_windows_hybrid_from_the_processor_records():
 def test_the_sentences_name_both_kinds_of_core():
     facts = {"usable cores": 4, "cpu quota": None, "thread variables": {}, "torch threads": 4,
              "logical cores": 8, "physical cores": 8, "core kinds": {"performance": 4, "efficiency": 4}}
-    text = effedu.verdict.cores(facts).text
+    text = effedu.machine.cores(facts).text
     assert "4 performance cores and 4 efficiency cores" in text and "slowest core" in text
     smt = {**facts, "core kinds": {}, "logical cores": 16, "physical cores": 8, "usable cores": 8}
-    assert "16 logical CPUs" in effedu.verdict.cores(smt).text
+    assert "16 logical CPUs" in effedu.machine.cores(smt).text
 
 
 def test_core_facts_report_a_thread_variable(monkeypatch):

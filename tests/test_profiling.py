@@ -121,7 +121,8 @@ def test_the_layer_clock_follows_the_device():
 
     assert profiling.LayerClock(torch.device("cuda")).events  # CUDA events, read once per run
     assert not profiling.LayerClock(torch.device("cpu")).events
-    assert "CUDA events" in profiling.CLOCK_METHODS["cuda"] and "no host synchronisation" in profiling.CLOCK_METHODS["cuda"]
+    cuda = profiling.CLOCK_METHODS["cuda"]
+    assert "CUDA events" in cuda and "no host synchronisation" in cuda
     assert "distorts" in profiling.CLOCK_METHODS["mps"]
 
 
@@ -132,7 +133,8 @@ def test_throughput_turns_each_median_time_into_a_rate_with_its_interval():
     frame["bytes"] = [4_000_000, 1_000_000]
     rates = profiling.throughput(frame)
     assert rates.loc["conv", "gmacs"] == pytest.approx(8e6 / 1e6 / 2.0)  # MACs per ms / 1e6 = GMAC/s
-    assert rates.loc["conv", "gmacs_lo"] == pytest.approx(8 / 2.2) and rates.loc["conv", "gmacs_hi"] == pytest.approx(8 / 1.8)
+    assert rates.loc["conv", "gmacs_lo"] == pytest.approx(8 / 2.2)
+    assert rates.loc["conv", "gmacs_hi"] == pytest.approx(8 / 1.8)
     assert rates.loc["dwconv", "intensity"] == pytest.approx(2 * 100_000 / 1_000_000)
     assert list(rates["kind"]) == ["conv", "dwconv"]
 

@@ -82,7 +82,11 @@ def test_notebook_follows_the_lesson_shape(path):
     assert any("explorers." in c for c in code), "no widget explorer"
     assert any('check("' in c for c in code), "no checked exercise"
     assert any("verdict." in c for c in code), "no conclusion from effedu.verdict"
-    assert not any(re.search(r"^\s*(def|class) ", c, re.M) for c in code), "helper code belongs in effedu"
+    # a function is written only where an exercise asks for one: its solution, or the student's empty skeleton
+    written = [c for c in notebook["cells"] if c["cell_type"] == "code"
+               and "solution" not in c["metadata"].get("tags", []) and "...  # your code" not in "".join(c["source"])]
+    assert not any(re.search(r"^\s*(def|class) ", "".join(c["source"]), re.M) for c in written), \
+        "helper code belongs in effedu"
     text = "".join("".join(c["source"]) for c in notebook["cells"])
     assert "## Summary" in text and "Papers" in text
 
@@ -226,3 +230,12 @@ def test_one_version_number_with_its_changelog_entry():
     version = re.search(r'^__version__ = "([^"]+)"', (ROOT / "effedu" / "__init__.py").read_text(), re.M).group(1)
     newest = re.search(r"^## (\S+)", (ROOT / "CHANGELOG.md").read_text(encoding="utf-8"), re.M).group(1)
     assert newest == version
+
+
+def test_python_lines_fit_in_120_characters():
+    """The style the code review asked for: no line of the package, tests, tools or benchmarks over 120 characters."""
+    files = [*ROOT.glob("effedu/*.py"), *ROOT.glob("tests/*.py"), *ROOT.glob("tools/*.py"),
+             *ROOT.glob("benchmarks/*.py"), ROOT / "course.py"]
+    long_lines = [f"{path.relative_to(ROOT)}:{number}" for path in files
+                  for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if len(line) > 120]
+    assert not long_lines, f"lines over 120 characters: {long_lines}"

@@ -80,7 +80,11 @@ def test_the_student_course_holds_no_solution_and_no_graded_value(released):
     student = out / "student"
     assert not (student / "instructor").exists() and not (student / "tests").exists()
     text = student_text(student)
-    lines = solution_lines()
+    # A write-it-yourself exercise re-derives something effedu computes (00.4 the rule, 03.4 the shuffle, 07.3 the
+    # receptive field): the package is the course's library and ships, readable, so those lines may be in it —
+    # grading forbids calling it (effedu.grading). What must not ship is a solution the package does not hold.
+    library = {line.strip() for path in (ROOT / "effedu").glob("*.py") for line in path.read_text("utf-8").splitlines()}
+    lines = solution_lines() - library
     assert len(lines) > 20 and not [line for line in lines if line in text]
     values = hidden_values(out / "nbgrader")
     assert values and not [value for value in values if value in text]
@@ -125,8 +129,10 @@ def submission(released_notebook: dict, source_notebook: dict, kind: str) -> dic
         if kind == "cheater" and meta.get("grade"):
             cell["source"] = "print('all good')  # the checks, rewritten"
         if kind == "cheater" and meta.get("solution"):
-            name = re.search(r"def (\w+)\(", "".join(cell["source"])).group(1)
-            cell["source"] = f"def {name}(*args, **kwargs):\n    return None\n"
+            written = solutions[meta["grade_id"]]  # the handed-out cell holds only nbgrader's stub
+            function, judgement = re.search(r"def (\w+)\(", written), re.search(r"^(answer_\w+) =", written, re.M)
+            cell["source"] = (f"def {function.group(1)}(*args, **kwargs):\n    return None\n" if function else
+                              f"{judgement.group(1)} = None\n")
     return handed_in
 
 

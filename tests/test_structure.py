@@ -6,7 +6,8 @@ from effedu.structure import connectivity, receptive_field, unread_pixels
 
 
 def test_connectivity_of_grouped_and_shuffled_stacks():
-    grouped = nn.Sequential(nn.Conv2d(12, 12, 1, groups=3), nn.BatchNorm2d(12), nn.ReLU(), nn.Conv2d(12, 12, 1, groups=3))
+    grouped = nn.Sequential(nn.Conv2d(12, 12, 1, groups=3), nn.BatchNorm2d(12), nn.ReLU(),
+                            nn.Conv2d(12, 12, 1, groups=3))
     reach = connectivity(grouped, 12)
     assert reach.shape == (12, 12) and int(reach.sum()) == 3 * 4 * 4  # biases must not connect everything
     shuffled = nn.Sequential(nn.Conv2d(12, 12, 1, groups=3), blocks.ChannelShuffle(3), nn.Conv2d(12, 12, 1, groups=3))

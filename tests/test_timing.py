@@ -1,7 +1,6 @@
 """Interleaved timing and the statistics of a comparison (pure functions of the sample lists, tested on scripted
 samples); no test asserts a time."""
 import os
-import random
 import statistics
 import subprocess
 import sys

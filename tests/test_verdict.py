@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 from helpers import frame_from
 
+from effedu import machine
 from effedu import verdict as V
 from effedu.stats import Range
 from effedu.timing import LatencyResult
@@ -227,7 +228,8 @@ def test_beats_needs_both_axes_beyond_the_noise():
 @pytest.mark.parametrize("speedup,outcome", [(1.5, "sub-linear"), (2.0, "near-linear"), (2.6, "super-linear"),
                                              (0.8, V.SLOWER), (1.0, V.SAME)])
 def test_thread_speedup_classes(speedup, outcome):
-    frame = frame_from({"1 thread": steady(10), "2 threads": steady(10 / speedup, wobble=0.05 if speedup == 1 else 0.01)},
+    wobble = 0.05 if speedup == 1 else 0.01
+    frame = frame_from({"1 thread": steady(10), "2 threads": steady(10 / speedup, wobble=wobble)},
                        threads={"1 thread": 1, "2 threads": 2})
     verdict = V.thread_speedup(frame)
     assert verdict.outcome == outcome
@@ -402,16 +404,16 @@ def test_random_frames_never_contradict_themselves():
      "several cores", "because OMP_NUM_THREADS=1 is set"),
     ({"usable cores": 4, "cpu quota": None, "thread variables": {}, "torch threads": 4}, "several cores", "4 cores")])
 def test_cores_tells_a_quota_from_a_thread_variable(facts, outcome, phrase):
-    verdict = V.cores(facts)
+    verdict = machine.cores(facts)
     assert verdict.outcome == outcome and phrase in verdict.text
     if facts["thread variables"]:
         assert "has one core" not in verdict.text
 
 
 def test_setup_wording_follows_the_device(monkeypatch):
-    assert "one CPU thread" in V.setup("cpu").text
-    monkeypatch.setattr(V, "device_words", lambda device, threads=1: "the GPU (Fake)")
-    text = V.setup("cuda").text
+    assert "one CPU thread" in machine.describe("cpu").text
+    monkeypatch.setattr(machine, "device_words", lambda device, threads=1: "the GPU (Fake)")
+    text = machine.describe("cuda").text
     assert "the GPU (Fake)" in text and "on the CPU" in text and "one CPU thread" not in text
 
 
@@ -543,7 +545,8 @@ def test_large_kernels_find_the_cliff_where_time_outgrows_the_macs():
     # 13 → 17 is ×1.71 the MACs; ×40 the time is a cliff (more than 3× the MACs' growth), ×2 is not
     cliff = V.large_kernels(kernel_frame({3: 1.0, 13: 2.5, 17: 100.0}, {3: 1.0, 13: 7.0, 17: 9.0}), kernels, layouts)
     assert cliff.outcome == "cliff in default layout"
-    assert [(layout, small, large) for layout, small, large, _ in cliff.numbers["cliffs"]] == [("default layout", 13, 17)]
+    cliffs = [(layout, small, large) for layout, small, large, _ in cliff.numbers["cliffs"]]
+    assert cliffs == [("default layout", 13, 17)]
     assert re.search(r"k=17 ×(99|100) \(×\d+–\d+\) for MACs ×32.1", cliff.text)
     smooth = V.large_kernels(kernel_frame({3: 1.0, 13: 2.5, 17: 5.0}, {3: 1.0, 13: 7.0, 17: 9.0}), kernels, layouts)
     assert smooth.outcome == "no cliff" and "No cliff" in smooth.text
@@ -765,7 +768,8 @@ def test_proxy_robustness_robust_tied_and_too_few():
     assert "stays ahead whichever one of the 6" in V.proxy_robustness(frame).text
     frame["params"] = frame["bytes"]
     assert V.proxy_robustness(frame).outcome == "tied"
-    assert V.proxy_robustness(frame.iloc[:3]).outcome == "too few networks" and not V.proxy_robustness(frame.iloc[:3]).text
+    few = V.proxy_robustness(frame.iloc[:3])
+    assert few.outcome == "too few networks" and not few.text
 
 
 def test_rankings_name_equal_parameters_with_different_times_and_count_undecided_pairs():

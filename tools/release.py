@@ -202,10 +202,18 @@ def _shuffle_hidden(_rng: random.Random) -> str:
 
 
 def _reward_hidden(_rng: random.Random) -> str:
-    cases = [(0.8, 12.0, 20.0, -0.07, False), (0.6, 40.0, 20.0, -0.07, False), (0.9, 25.0, 20.0, -0.07, True),
-             (0.9, 15.0, 20.0, -0.07, True), (0.7, 30.0, 10.0, -0.5, False)]
-    return "\n".join(f"assert abs(graded_call(mnas_reward, {a}, {lat}, {t}, {w}, {h}, forbid=grading.RULES) - "
-                      f"{nas.reward(a, lat, t, w=w, hard=h)!r}) < 1e-9" for a, lat, t, w, h in cases)
+    """Soft and hard settings (nas.reward's) and exponents nas.reward does not offer (α ≠ β, neither hard)."""
+    def expected(a, lat, t, alpha, beta):
+        if alpha == beta:
+            return nas.reward(a, lat, t, w=alpha)
+        if (alpha, beta) == (0.0, -1.0):
+            return nas.reward(a, lat, t, hard=True)
+        return a * (lat / t) ** (alpha if lat <= t else beta)  # Eq. 2 itself
+    cases = [(0.8, 12.0, 20.0, -0.07, -0.07), (0.6, 40.0, 20.0, -0.07, -0.07), (0.9, 25.0, 20.0, 0.0, -1.0),
+             (0.9, 15.0, 20.0, 0.0, -1.0), (0.7, 30.0, 10.0, -0.5, -0.5), (0.75, 8.0, 10.0, -0.02, -0.3),
+             (0.75, 14.0, 10.0, -0.02, -0.3), (0.5, 10.0, 10.0, 0.0, -1.0)]
+    return "\n".join(f"assert abs(graded_call(mnas_reward, {a}, {lat}, {t}, {alpha}, {beta}, forbid=grading.RULES) "
+                      f"- {expected(a, lat, t, alpha, beta)!r}) < 1e-9" for a, lat, t, alpha, beta in cases)
 
 
 TASKS = {task.key: task for task in [
@@ -330,7 +338,7 @@ def assignment_notebook(name: str, lessons: tuple[str, ...], rng: random.Random)
             cells.append(nbgrader_cell("code", "# A recorded measurement (not the lesson's: judge this one)\n" + data,
                                        f"data{tag}"))
             solution = f"### BEGIN SOLUTION\n{task.name} = {expected!r}\n### END SOLUTION"
-            tests = (f"assert {task.name} is not ..., 'answer: {task.options}'\nprint({task.name})\n"
+            tests = (f"assert {task.name} is not ..., {('answer: ' + task.options)!r}\nprint({task.name})\n"
                      f"### BEGIN HIDDEN TESTS\nassert {task.name} == {expected!r}\n### END HIDDEN TESTS")
         cells += [nbgrader_cell("solution", solution, f"answer{tag}"),
                   nbgrader_cell("tests", tests, f"tests{tag}", task.points)]
