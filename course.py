@@ -375,7 +375,7 @@ def lab(extra: list[str]) -> None:
 
 # --- tests --------------------------------------------------------------------------------------------------
 
-TEST_BUDGET_SCALE = "0.3"  # lessons under test time each round on 30 % of their budget: the same rounds, fewer runs
+TEST_BUDGET_SCALE = "0.3"  # under test each round times on 30 % of its budget, each epoch trains on 30 % of its batches
 
 
 def test_environment(build: Path) -> dict:

@@ -1,7 +1,7 @@
 """What a JupyterHub (or Binder) needs per student, measured on this machine: the memory of a kernel running each
 lesson, and how long a lesson takes when N students' kernels share C cores.
 
-    .venv/bin/python benchmarks/hub_sizing.py [--lessons 00 01 …] [--shared 01]
+    .venv/bin/python benchmarks/hub_sizing.py [--lessons 00 01 …] [--shared 01] [--no-sharing]
 
 * **Memory**: each lesson runs top to bottom in a fresh kernel; the kernel's peak resident memory (the largest
   descendant's ``ru_maxrss``, Linux) is what a hub's per-user memory limit must hold, plus JupyterLab's server.
@@ -58,6 +58,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lessons", nargs="*", help="lessons to measure the memory of (default: all)")
     parser.add_argument("--shared", default="01", help="the lesson N students run at once (default 01)")
+    parser.add_argument("--no-sharing", action="store_true", help="measure the lessons' memory only")
     args = parser.parse_args()
     if not hasattr(os, "sched_setaffinity"):
         sys.exit("hub_sizing: Linux only (core pinning)")
@@ -69,6 +70,8 @@ def main() -> None:
     for number in numbers:
         ((seconds, _, peak),) = run_lessons([lesson(number)], set(cores))
         print(f"{number:<8}{seconds:>10.0f}{peak / 1024:>17.0f}")
+    if args.no_sharing:
+        return
     print(f"\nlesson {args.shared} run by N kernels at once, pinned to C cores:")
     print(f"{'C cores':>8}{'N kernels':>10}{'s per lesson (median)':>23}{'starved warnings':>18}")
     for shared_cores in sorted({1, len(cores)}):

@@ -42,7 +42,7 @@ from ._text import plural
 from .stats import comparison_stats, quartiles
 
 NOISY_IQR_FRACTION = 0.10  # warn when the IQR exceeds 10 % of the median
-BUDGET_SCALE_VARIABLE = "EFFEDU_BUDGET_SCALE"  # the test suite's short budgets (course.py test sets it)
+BUDGET_SCALE_VARIABLE = "EFFEDU_BUDGET_SCALE"  # the test suite's short budgets and trainings (course.py test)
 STARVED_CPU_SHARE = 0.6  # at one CPU thread, CPU time under 60 % of the wall time: the core was shared
 
 
@@ -158,9 +158,10 @@ def garbage_collector_off():
 
 
 def budget_scale() -> float:
-    """What every timing budget is multiplied by: ``$EFFEDU_BUDGET_SCALE``, else 1. ``course.py test`` sets it
-    below 1 so that the lessons run faster under test (the rounds stay; each round times fewer runs). The tests
-    never assert a timing outcome, so nothing they check depends on it."""
+    """What every timing budget — and every training's share of batches (``training.fit``) — is multiplied by:
+    ``$EFFEDU_BUDGET_SCALE``, else 1. ``course.py test`` sets it below 1 so that the lessons run faster under test
+    (the rounds stay, each round times fewer runs; each epoch trains on fewer batches). The tests never assert a
+    timing outcome or a lesson's accuracy, so nothing they check depends on it."""
     text = os.environ.get(BUDGET_SCALE_VARIABLE, "").strip()
     if not text:
         return 1.0

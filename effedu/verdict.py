@@ -1365,6 +1365,52 @@ def large_kernels(frame: pd.DataFrame, kernel_sizes: Sequence[int], layouts: Seq
     return Verdict("no cliff", "\n".join(lines), {"cliffs": []})
 
 
+def kernel_names(kernels: Mapping[int, Mapping[str, str]]) -> Verdict:
+    """Which implementation the library reported per kernel size and layout (``machine.depthwise_kernels``): per
+    layout, its names in order of k and where they change. Outcome **layouts differ** when at some kernel size the
+    two layouts ran different implementations — the memory layout decided which one ran; **one implementation**
+    when nothing changed; **not reported** when the library named nothing (another library, another device)."""
+    sizes = sorted(kernels)
+    layouts = list(dict.fromkeys(layout for k in sizes for layout in kernels[k]))
+    if not any(kernels[k].get(layout) for k in sizes for layout in layouts):
+        return Verdict("not reported", "The library reported no implementation names here (not oneDNN, or not the "
+                       "CPU): this table cannot say which kernel ran.", {"switches": {}})
+    lines, switches = [], {}
+    for layout in layouts:
+        runs: list[list] = []  # [name, first k, last k]
+        for k in sizes:
+            name = kernels[k].get(layout) or "not reported"
+            if runs and runs[-1][0] == name:
+                runs[-1][2] = k
+            else:
+                runs.append([name, k, k])
+        switches[layout] = [(runs[i][2], runs[i + 1][1]) for i in range(len(runs) - 1)]
+        spans = [f"`{name}` " + (f"at k={first}" if first == last else f"for k={first}–{last}")
+                 for name, first, last in runs]
+        lines.append(f"- **{layout}**: " + ("; ".join(spans) if len(runs) > 1 else f"`{runs[0][0]}` at every k"))
+    differ = [k for k in sizes if len({kernels[k].get(layout, "") for layout in layouts}) > 1]
+    if differ:
+        def kind(name: str) -> str:
+            return "depthwise" if "dw" in name else "unrolled" if "gemm" in name else name or "not reported"
+        other_kind = [k for k in differ if len({kind(kernels[k].get(layout, "")) for layout in layouts}) > 1]
+        same_kind = [k for k in differ if k not in other_kind]
+        if same_kind:
+            lines.append(f"At k={', '.join(map(str, same_kind))} the layouts ran different kernels of the same kind.")
+        if other_kind:
+            lines.append(f"At k={', '.join(map(str, other_kind))} they ran **different kinds of implementation** — "
+                         "a depthwise kernel (`dw`) in one layout, every window unrolled into a matrix (`gemm`, "
+                         "im2col) in the other: here the memory layout decided how the work was done.")
+        return Verdict("layouts differ", "\n".join(lines), {"switches": switches, "differ": differ,
+                                                            "other_kind": other_kind})
+    if any(switches.values()):
+        lines.append("Both layouts ran the same implementation at every kernel size: the kernel size, not the "
+                     "layout, decided which one ran.")
+        return Verdict("same in both layouts", "\n".join(lines), {"switches": switches, "differ": []})
+    lines.append("**One implementation** at every kernel size and in both layouts: a jump in time here is not a "
+                 "change of kernel.")
+    return Verdict("one implementation", "\n".join(lines), {"switches": switches, "differ": []})
+
+
 PRINCIPLES = {  # the essay's design ideas (2018) and what the papers since then made of them (lesson 11)
     "measure speed, not MACs": ("FLOPs are an indirect proxy: measure on the target (Sec. 1)",
                                 "the papers now say it: RepVGG's 'golden standard', FasterNet's FLOPS, MobileNetV4's "

@@ -1,5 +1,6 @@
 import pytest
 import torch
+from torch import nn
 
 import effedu
 from effedu import models
@@ -20,7 +21,8 @@ def test_digits_and_holdout_splits():
 
 
 @pytest.mark.slow
-def test_seeded_training_repeats_and_leaves_the_global_generator_alone():
+def test_seeded_training_repeats_and_leaves_the_global_generator_alone(monkeypatch):
+    monkeypatch.delenv(effedu.timing.BUDGET_SCALE_VARIABLE, raising=False)  # every batch: the accuracy is asserted
     train, test = effedu.data.digits()
     torch.manual_seed(7)
     expected = torch.rand(1)
@@ -35,7 +37,8 @@ def test_seeded_training_repeats_and_leaves_the_global_generator_alone():
 
 
 @pytest.mark.slow
-def test_train_and_measure_far_above_chance():
+def test_train_and_measure_far_above_chance(monkeypatch):
+    monkeypatch.delenv(effedu.timing.BUDGET_SCALE_VARIABLE, raising=False)  # every batch: the accuracy is asserted
     train, test = effedu.data.digits(size=16)
     frame = effedu.training.train_and_measure({"plain": models.TinyNet("plain 3×3", widths=(8, 16, 16)),
                                                "separable": models.TinyNet("separable", widths=(8, 16, 16))},
@@ -78,3 +81,17 @@ def test_train_and_measure_trains_on_the_threads_it_is_given(monkeypatch):
     effedu.training.train_and_measure({"plain": models.TinyNet("plain 3×3", widths=(8, 8, 8))}, small, small,
                                       budget_s=0.01, train_threads=1)
     assert seen == [1] and torch.get_num_threads() == before  # restored afterwards
+
+
+def test_under_a_budget_scale_each_epoch_trains_on_that_share_of_its_batches(monkeypatch):
+    data = torch.utils.data.TensorDataset(torch.randn(100, 1, 4, 4), torch.randint(0, 2, (100,)))
+    seen = []
+    model = nn.Sequential(nn.Flatten(), nn.Linear(16, 2))
+    model.register_forward_hook(lambda module, args, out: seen.append(len(args[0])))
+    monkeypatch.setenv(effedu.timing.BUDGET_SCALE_VARIABLE, "0.3")
+    effedu.training.fit(model, data, epochs=2, batch_size=10, progress=False)
+    assert len(seen) == 2 * 3  # ceil(10 batches × 0.3) per epoch
+    seen.clear()
+    monkeypatch.delenv(effedu.timing.BUDGET_SCALE_VARIABLE)
+    effedu.training.fit(model, data, epochs=2, batch_size=10, progress=False)
+    assert len(seen) == 2 * 10

@@ -150,3 +150,30 @@ def test_the_table_marks_a_starved_measurement():
     card = room_card(0, 0, starved_share=0.41)
     card["experiments"]["g2"].update(scorecard.combined(card["experiments"]["g2"]["processes"]))
     assert scorecard.table(card).iloc[0]["outcome"].endswith("starved (CPU share 41 %)")
+
+
+def test_every_site_that_decides_calls_the_one_rule(monkeypatch, tmp_path):
+    """Verdicts, the advisor, the exercise checkers, the scorecard and the class page all decide through
+    ``stats.Range.vs``: with it patched to record, each site records a call."""
+    import pandas as pd
+
+    from effedu import advisor, check, profiling, verdict
+    from effedu.stats import Range
+
+    calls = []
+    original = Range.vs
+    monkeypatch.setattr(Range, "vs", lambda self, *args, **kwargs: calls.append(1) or original(self, *args, **kwargs))
+
+    def decides(site) -> bool:
+        calls.clear()
+        site()
+        return bool(calls)
+
+    frame = pd.DataFrame({"ratio": [1.0, 0.8], "ratio_lo": [1.0, 0.78], "ratio_hi": [1.0, 0.82]}, index=["a", "b"])
+    frame.attrs["rounds"] = 20
+    card = write(tmp_path, "card.json", fake_card())
+    assert decides(lambda: verdict.speed(frame, "b"))
+    assert decides(lambda: advisor._stands_out(profiling.Share(Range(0.3, 0.25, 0.35), 0.1), 0.2))
+    assert decides(lambda: check.check("05.3", "faster"))
+    assert decides(lambda: scorecard.outcome({**fake_card()["experiments"]["g2"], "stable": True}))
+    assert decides(lambda: scorecard.class_page([card]))

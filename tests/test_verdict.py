@@ -849,3 +849,22 @@ def test_search_finds_judges_the_two_finds_on_test_or_says_they_are_one():
     assert same.outcome == "same find" and "same network" in same.text
     with pytest.raises(ValueError, match="one or two"):
         V.search_finds(frame, [], 449)
+
+
+def test_kernel_names_say_where_the_layout_decided_the_implementation():
+    here = {3: {"default layout": "jit_dw:avx512_core", "channels-last": "brdgmm_dw:avx512_core"},
+            17: {"default layout": "x64:gemm:jit", "channels-last": "brdgmm_dw:avx512_core"},
+            31: {"default layout": "x64:gemm:jit", "channels-last": "brdgmm_dw:avx512_core"}}
+    judged = V.kernel_names(here)
+    assert judged.outcome == "layouts differ" and judged.numbers["differ"] == [3, 17, 31]
+    assert judged.numbers["other_kind"] == [17, 31]
+    assert "k=3 the layouts ran different kernels of the same kind" in judged.text
+    assert judged.numbers["switches"] == {"default layout": [(3, 17)], "channels-last": []}
+    assert "`x64:gemm:jit` for k=17–31" in judged.text and "`brdgmm_dw:avx512_core` at every k" in judged.text
+    same = {k: {"default layout": names, "channels-last": names} for k, names in
+            ((3, "jit_dw"), (17, "gemm"))}
+    assert V.kernel_names(same).outcome == "same in both layouts"
+    steady = {k: {"default layout": "jit_dw", "channels-last": "jit_dw"} for k in (3, 17)}
+    assert V.kernel_names(steady).outcome == "one implementation"
+    silent = {k: {"default layout": "", "channels-last": ""} for k in (3, 17)}
+    assert V.kernel_names(silent).outcome == "not reported" and "cannot say" in V.kernel_names(silent).text
