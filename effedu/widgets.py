@@ -29,7 +29,9 @@ Tests drive it without a browser: ``explorer.controls["groups"].value = 4`` then
 from __future__ import annotations
 
 import html
+import inspect
 import re
+import textwrap
 import threading
 import warnings
 from typing import Callable, Mapping
@@ -69,6 +71,18 @@ def _inline_html(text: str) -> str:
     return re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", html.escape(text))
 
 
+def source_block(build: Callable) -> str:
+    """The build function's own code, folded under the explorer (HTML ``<details>``): the few lines that turn the
+    controls into networks are what a student should read, copy into a cell and change. Empty where Python cannot
+    find the source (a function typed at a prompt)."""
+    try:
+        code = textwrap.dedent(inspect.getsource(build))
+    except (OSError, TypeError):
+        return ""
+    return ("<details class='effedu-code'><summary>The code that builds what this explorer measures</summary>"
+            f"<pre>{html.escape(code)}</pre></details>")
+
+
 class Explorer:
     """Controls + a builder → a summary, a table and a plot that re-measure whenever a control is released."""
 
@@ -103,10 +117,11 @@ class Explorer:
             if hasattr(control, "style") and hasattr(control.style, "description_width"):
                 control.style.description_width = "initial"  # never cut a description short
             control.observe(self._on_change, names="value")
+        self.code = widgets.HTML(source_block(build))
         self.widget = widgets.VBox([widgets.HTML(STYLE),
                                     widgets.HBox(list(self.controls.values()),
                                                  layout=widgets.Layout(flex_flow="row wrap")),
-                                    self.status, self.progress, self.result_box])
+                                    self.status, self.progress, self.result_box, self.code])
         self.widget.add_class("effedu-explorer")
         self.update()
 

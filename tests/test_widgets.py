@@ -231,3 +231,15 @@ def test_lesson_00_explorer_has_no_threads_control_on_a_gpu(monkeypatch):
     explorer = explorers.three_goals(device="cuda")
     assert "cpu_threads" not in explorer.controls and explorer.controls["compare"].disabled
     assert explorer.status.value.endswith("· the GPU (Fake)")
+
+
+def test_an_explorer_shows_the_code_that_builds_its_networks():
+    def build(width):
+        return {"narrow": torch.nn.Conv2d(3, width, 3)}  # the line a student changes
+
+    code = effedu.widgets.source_block(build)
+    assert code.startswith("<details") and "def build(width):" in code and "the line a student changes" in code
+    assert effedu.widgets.source_block(len) == ""  # a built-in: no Python source to show
+    explorer = Explorer({"width": widgets.IntSlider(value=4, min=4, max=8)}, build, x=(1, 3, 8, 8), budget_s=0.02,
+                        repeats=2, background=False)
+    assert explorer.code in explorer.widget.children and "def build(width):" in explorer.code.value
