@@ -250,11 +250,13 @@ def test_the_test_budget_scales_every_budget_and_a_wrong_value_is_named(monkeypa
     model, shape = nn.Conv2d(8, 8, 3), (1, 8, 16, 16)
     monkeypatch.delenv("EFFEDU_BUDGET_SCALE", raising=False)
     assert timing.budget_scale() == 1.0
+    effedu.measure_latency(model, shape, budget_s=0.02, repeats=2)  # a first call: the process's one-off costs
     full = effedu.measure_latency(model, shape, budget_s=0.2, repeats=4).number
     monkeypatch.setenv("EFFEDU_BUDGET_SCALE", "0.01")
     assert timing.budget_scale() == 0.01
     scaled = effedu.measure_latency(model, shape, budget_s=0.2, repeats=4)
-    assert len(scaled.samples) == 4 and scaled.number * 20 < full  # the same rounds, far fewer runs per round
+    # the same rounds, far fewer runs per round: 100× fewer by the budgets; 5× leaves room for a noisy calibration
+    assert len(scaled.samples) == 4 and scaled.number * 5 < full
     for wrong in ("2", "0", "fast"):
         monkeypatch.setenv("EFFEDU_BUDGET_SCALE", wrong)
         with pytest.raises(ValueError, match="EFFEDU_BUDGET_SCALE must be a number in"):
