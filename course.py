@@ -183,6 +183,10 @@ def torch_source(facts: dict, reachable) -> tuple[list[str], str]:
 
 
 def install(with_tests: bool = False) -> Path:
+    """Create ``.venv`` in this folder (once) and install the pinned packages of ``constraints.txt`` into it — the
+    lessons' set, plus the test tools with ``with_tests`` — and this project in editable mode; PyTorch's CPU build
+    where no NVIDIA GPU is seen on Linux. Returns the environment's Python; returns at once when pyproject.toml and
+    constraints.txt are unchanged since the last install."""
     if sys.version_info < MIN_PYTHON:
         doctor()
     if not venv_python().exists():

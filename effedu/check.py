@@ -159,7 +159,6 @@ def _mean_vs_median(answer):
                  "5×5 conv 256 → 256, at any resolution?",
          hint="MobileNetV1 Eq. 5: 1/N + 1/k²", rel=5e-3)
 def _separable_ratio():
-
     shape = (1, 256, 14, 14)
     expected = (count_macs(DepthwiseSeparable(256, 256, kernel_size=5), shape)
                 / count_macs(ConvBNAct(256, 256, 5), shape))
@@ -185,7 +184,6 @@ def _pointwise_dominates():
                  "on a (1, 128, 56, 56) float32 input?",
          hint="bytes = 4·(hw·(c1 + c2) + c1·c2)", rel=5e-3)
 def _pointwise_intensity():
-
     conv, shape = nn.Conv2d(128, 128, 1, bias=False), (1, 128, 56, 56)
     return 2 * count_macs(conv, shape) / memory_traffic(conv, shape)
 
@@ -215,7 +213,6 @@ def _three_threes():
 @numeric("02.2", "MACs of effedu.blocks.LowRankConv(64, 64, kernel_size=3, rank=16) on a (1, 64, 28, 28) input?",
          hint="H·W·r·(C_in·k² + C_out)")
 def _low_rank_macs():
-
     return count_macs(LowRankConv(64, 64, kernel_size=3, rank=16), (1, 64, 28, 28))
 
 
@@ -223,7 +220,6 @@ def _low_rank_macs():
                  "64 → 64?",
          hint="solve r·(C_in·k² + C_out) < C_out·C_in·k² for r")
 def _break_even_rank():
-
     shape = (1, 64, 8, 8)
     full = count_macs(nn.Conv2d(64, 64, 3, padding=1, bias=False), shape)
     return max(r for r in range(1, 65) if count_macs(LowRankConv(64, 64, rank=r), shape) < full)
@@ -290,7 +286,6 @@ def _add_bytes():
 @numeric("05.2", "Bytes moved by nn.BatchNorm2d(64) in inference on a (1, 64, 56, 56) float32 input?",
          hint="read the map and four 64-long vectors, write the map")
 def _batchnorm_bytes():
-
     return memory_traffic(nn.BatchNorm2d(64), (1, 64, 56, 56))
 
 
@@ -324,7 +319,6 @@ def _rdcl_field():
 @numeric("07.2", "MACs of RDCL's first conv (24 filters, 7×7, stride 4, on RGB) at VGA, a (1, 3, 480, 640) input?",
          hint="output 120×160 positions × 24 filters × 3·7·7")
 def _rdcl_conv1():
-
     return count_macs(RDCL().conv1, (1, 3, 480, 640))
 
 
