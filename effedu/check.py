@@ -127,7 +127,7 @@ def _params_vs_macs(answer):
         answer = {key: value.strip().lower() if isinstance(value, str) else value for key, value in answer.items()}
     if not isinstance(answer, dict) or set(answer) != set(expected):
         return _marked(False, "expected a dict {'more_params': 'linear' or 'conv', "
-                                          f"'more_macs': 'linear' or 'conv'}}, got {answer!r}")
+                              f"'more_macs': 'linear' or 'conv'}}, got {answer!r}")
     return _compare(answer, expected,
                     "a linear layer uses each weight once per input; a conv reuses each weight at every position")
 
@@ -147,10 +147,10 @@ def _mean_vs_median(answer):
     if ok:
         calm = sorted(NOISY_SAMPLES_MS)[:-1]  # the same samples without the pause
         return _marked(True, f"correct: the one pause moves the mean by "
-                                         f"{expected[0] / statistics.fmean(calm) - 1:+.0%}, the median by "
-                                         f"{expected[1] / statistics.median(calm) - 1:+.0%}")
+                             f"{expected[0] / statistics.fmean(calm) - 1:+.0%}, the median by "
+                             f"{expected[1] / statistics.median(calm) - 1:+.0%}")
     return _marked(False, f"not quite: you gave {answer!r}. Hint: statistics.fmean and "
-                                      "statistics.median")
+                          "statistics.median")
 
 
 # --- lesson 01: depthwise separable convolutions --------------------------------------------------------
@@ -379,7 +379,7 @@ def _hard_and_soft_winners(answer):
         answer = {key: value.strip().upper() if isinstance(value, str) else value for key, value in answer.items()}
     if not isinstance(answer, dict) or set(answer) != set(expected):
         return _marked(False, "expected a dict {'hard': 'A', 'B' or 'C', 'soft': 'A', 'B' or "
-                                          f"'C'}}, got {answer!r}")
+                              f"'C'}}, got {answer!r}")
     return _compare(answer, expected, "hard: accuracy alone within T, accuracy ÷ (LAT/T) beyond it; soft: "
                                               "accuracy × (LAT/T)^−0.07 on both sides — compute all six")
 
@@ -400,16 +400,16 @@ def _capstone(answer):
     columns = {"ratio", "ratio_lo", "ratio_hi", "accuracy"}
     if not hasattr(answer, "columns") or not columns <= set(answer.columns) or "my design" not in answer.index:
         return _marked(False, "expected the frame of effedu.compare_latency with accuracies added by "
-                                          "effedu.training.with_accuracy, a row 'my design' and the columns "
-                                          f"{sorted(columns)}, got {type(answer).__name__}")
+                              "effedu.training.with_accuracy, a row 'my design' and the columns "
+                              f"{sorted(columns)}, got {type(answer).__name__}")
     if answer.index[0] != CAPSTONE_REFERENCE:
         return _marked(False, f"the first row must be the slow network, named {CAPSTONE_REFERENCE!r} "
-                                          f"(the ratios are to the first row), got {answer.index[0]!r}")
+                              f"(the ratios are to the first row), got {answer.index[0]!r}")
     n, split = answer.attrs.get("accuracy_n"), answer.attrs.get("accuracy_split")
     if not n or split != "validation":
         return _marked(False, "expected accuracies measured on the validation split by "
-                                          "effedu.training.with_accuracy (the test split is looked at once, at the "
-                                          f"end), got split {split!r}")
+                              "effedu.training.with_accuracy (the test split is looked at once, at the "
+                              f"end), got split {split!r}")
     judged = verdict.budget(answer, "my design", fraction=CAPSTONE_BUDGET)  # the rule lesson 10's verdict uses
     fast = judged.outcome == "within the budget"
     compared = verdict.accuracy_difference(answer, "my design", CAPSTONE_REFERENCE, n)  # the course's accuracy rule
@@ -514,9 +514,9 @@ def _decide(answer):
             return wrong
         if result != _outcome(candidate, baseline):
             return _marked(False, f"not quite: on {len(candidate)} rounds you said {result!r}. Hint: "
-                                              "k = the largest rank with P(Binomial(n, ½) ≤ k − 1) ≤ 0.025 (no k "
-                                              "below 6 rounds); the interval is the k-th smallest to the k-th largest "
-                                              "ratio")
+                                  "k = the largest rank with P(Binomial(n, ½) ≤ k − 1) ≤ 0.025 (no k "
+                                  "below 6 rounds); the interval is the k-th smallest to the k-th largest "
+                                  "ratio")
     return _marked(True, "correct on the three examples (graded versions try other round counts)")
 
 
@@ -576,9 +576,9 @@ def _shuffle_block(answer):
     expected = ChannelShuffle(3)(x)
     if isinstance(result, torch.Tensor) and result.shape == expected.shape and torch.equal(result, expected):
         return _marked(True, "correct: channel order 0, 2, 4, 1, 3, 5 — each group's first, then their "
-                                         "second …")
+                             "second …")
     return _marked(False, "not quite. Hint: view (n, groups, c/groups, h, w), swap the two channel axes, "
-                                      "flatten them back")
+                          "flatten them back")
 
 
 @exercise("04.3", "Write grouped_conv_traffic(h, w, c_in, c_out, groups): the elements a bias-free 1×1 conv in "
@@ -668,9 +668,9 @@ def _fold_formula(answer):
         return _marked(False, f"expected a pair (weight, bias) of tensors, got {result!r}")
     if ok:
         return _marked(True, "correct: W' = W·γ/σ per output channel, b' = (b − μ)·γ/σ + β, "
-                                         "σ = √(var + eps)")
+                             "σ = √(var + eps)")
     return _marked(False, "not quite. Hint: scale each output channel's weights by γ/σ with "
-                                      "σ = √(var + eps); the bias becomes (b − μ)·γ/σ + β")
+                          "σ = √(var + eps); the bias becomes (b − μ)·γ/σ + β")
 
 
 @exercise("11.4", "Write identity_kernel(channels) → a (channels, channels, 3, 3) tensor: the 3×3 conv kernel that "
@@ -689,11 +689,11 @@ def _identity_kernel(answer):
         same = torch.allclose(torch.nn.functional.conv2d(x, torch.as_tensor(kernel, dtype=x.dtype), padding=1), x)
     except (TypeError, RuntimeError, ValueError) as err:
         return _marked(False, f"expected a (4, 4, 3, 3) tensor, got {getattr(kernel, 'shape', kernel)!r}"
-                                          f" ({type(err).__name__})")
+                              f" ({type(err).__name__})")
     if same:
         return _marked(True, "correct: a 1 at the centre of kernel [c, c], zero elsewhere")
     return _marked(False, "not quite: convolved with padding 1 it must return its input. Hint: output "
-                                      "channel c copies input channel c from the centre tap only")
+                          "channel c copies input channel c from the centre tap only")
 
 
 # --- guesses: a prediction written before a measurement, compared with it afterwards ----------------------

@@ -15,6 +15,17 @@ from torch import nn
 from effedu.timing import LatencyResult, comparison_stats
 
 
+class BatchNormAct2d(nn.BatchNorm2d):
+    """timm's pattern — a BatchNorm with its activation inside as a child module (written here: no timm)."""
+
+    def __init__(self, channels):
+        super().__init__(channels)
+        self.act = nn.ReLU()
+
+    def forward(self, x):
+        return self.act(super().forward(x))
+
+
 class AddModule(nn.Module):
     """x + y: zero MACs, yet it reads two tensors and writes one."""
 

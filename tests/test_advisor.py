@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from helpers import Raising, small_cnn
+from helpers import BatchNormAct2d, Raising, small_cnn
 from torch import nn
 
 import effedu
@@ -103,17 +103,6 @@ def test_fragmentation_in_the_models_own_forward_is_found():
 def test_grouped_pointwise_convs_of_shufflenet_v1_are_found(groups):
     found = guidelines_found(effedu.models.shufflenet_v1(groups=groups), (1, 3, 96, 96))
     assert "G2: many groups in 1×1 convs" in found
-
-
-class BatchNormAct2d(nn.BatchNorm2d):
-    """timm's pattern — a BatchNorm with its activation inside as a child module (written here: no timm)."""
-
-    def __init__(self, channels):
-        super().__init__(channels)
-        self.act = nn.ReLU()
-
-    def forward(self, x):
-        return self.act(super().forward(x))
 
 
 def spy_on_timing(monkeypatch) -> list[str]:

@@ -1,5 +1,6 @@
 import pytest
 import torch
+from helpers import BatchNormAct2d
 from torch import nn
 
 import effedu
@@ -109,17 +110,6 @@ def test_relative_difference_catches_a_wrong_fold():
     with torch.no_grad():
         first_conv.bias.add_(0.05)  # a fold that got one shift wrong
     assert transforms.relative_difference(model, broken, (1, 3, 64, 64)) > 1e-3
-
-
-class BatchNormAct2d(nn.BatchNorm2d):
-    """timm's pattern — a BatchNorm with its activation inside as a child module (written here: no timm)."""
-
-    def __init__(self, channels):
-        super().__init__(channels)
-        self.act = nn.ReLU()
-
-    def forward(self, x):
-        return self.act(super().forward(x))
 
 
 class BatchNormThenRelu(nn.BatchNorm2d):
